@@ -1,7 +1,7 @@
 // Namespace-resolved XML element trees backed by pugixml.
 //
-// pugixml knows nothing of namespaces, so every tree Parley holds is kept in one canonical form that
-// makes an element's namespace cheap to find and the tree self-contained:
+// pugixml knows nothing of namespaces, so every tree Parley holds is kept in one canonical form
+// that makes an element's namespace cheap to find and the tree self-contained:
 //   * element names are local names (no prefix);
 //   * an element's namespace is the value of the `xmlns` attribute on the element itself or on its
 //     nearest ancestor that has one; the root element of a Document always has one;
@@ -101,7 +101,7 @@ bool deep_equal(Element a, Element b);
 // Owns one element tree and the bytes pugixml parsed it from (in situ).
 class Document {
  public:
-  Document();
+  Document();  // empty: no root; allocates nothing
   ~Document();
   Document(Document&&) noexcept;
   Document& operator=(Document&&) noexcept;
@@ -117,7 +117,7 @@ class Document {
   explicit operator bool() const { return static_cast<bool>(root()); }
 
   // For the parser: take ownership of the buffer pugixml parses in place.
-  pugi::xml_document& pugi_document() { return *doc_; }
+  pugi::xml_document& pugi_document();
   void adopt_buffer(std::unique_ptr<char[]> buffer) { buffer_ = std::move(buffer); }
 
  private:

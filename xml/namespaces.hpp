@@ -1,5 +1,5 @@
-// XML namespace names used by Parley. Every namespace the code compares against or emits lives here,
-// never as a literal scattered through the sources (CONVENTIONS.md).
+// XML namespace names used by Parley. Every namespace the code compares against or emits lives
+// here, never as a literal scattered through the sources (CONVENTIONS.md).
 #pragma once
 
 #include <string_view>

@@ -37,9 +37,9 @@ struct StreamHeader {
     attributes.emplace_back(qname, value);
   }
   // The URI a prefix is bound to on the header; nullopt when not declared there.
-  std::optional<std::string_view> namespace_of(std::string_view prefix) const {
+  std::optional<std::string_view> namespace_of(std::string_view of_prefix) const {
     for (const auto& [p, uri] : namespaces) {
-      if (p == prefix) return std::string_view(uri);
+      if (p == of_prefix) return std::string_view(uri);
     }
     return std::nullopt;
   }

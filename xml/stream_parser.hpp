@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "xml/canonicalize.hpp"
 #include "xml/element.hpp"
 #include "xml/stream_error.hpp"
 #include "xml/stream_header.hpp"
@@ -57,9 +58,9 @@ class StreamParser {
   };
   struct Event {
     EventType type = EventType::NeedMore;
-    Document element;               // EventType::Element
-    StreamError error{};            // EventType::Error
-    std::string error_text;         // EventType::Error: what was wrong, for logs and <text/>
+    Document element;        // EventType::Element
+    StreamError error{};     // EventType::Error
+    std::string error_text;  // EventType::Error: what was wrong, for logs and <text/>
   };
 
   explicit StreamParser(ParserOptions options = {});
@@ -80,6 +81,7 @@ class StreamParser {
 
  private:
   enum class State : std::uint8_t;
+  enum class Context : std::uint8_t { Prolog, Header, Stream, Element };
   struct OpenTag {
     std::uint32_t name_begin;  // offset from element_begin_
     std::uint32_t name_len;
@@ -87,31 +89,39 @@ class StreamParser {
 
   Event fail(StreamError condition, std::string text);
   Event scan();
-  bool scan_prolog(Event& out);
-  Event finish_header();
+  bool consume_utf8(const unsigned char*& p, const unsigned char* end);
+  Event finish_header(bool empty_tag);
   Event finish_element();
-  void compact();
 
   ParserOptions options_;
   StreamHeader header_;
+  std::vector<detail::NsBinding> header_scope_;  // views into header_
   std::string buf_;
-  std::size_t consumed_ = 0;  // bytes of buf_ fully handled (may be dropped)
-  std::size_t pos_ = 0;       // scan position in buf_
-  std::size_t element_begin_ = 0;
-  State state_;
-  std::uint8_t utf8_need_ = 0;     // continuation bytes still expected
+  std::size_t consumed_ = 0;       // bytes of buf_ fully handled (may be dropped)
+  std::size_t pos_ = 0;            // scan position in buf_
+  std::size_t element_begin_ = 0;  // '<' of the top-level element being framed
+  std::size_t tag_begin_ = 0;      // '<' of the tag being scanned
+  std::size_t name_begin_ = 0;     // first byte of the name or entity reference being scanned
+  std::size_t text_run_ = 0;       // bytes of text since the last top-level element
+  std::size_t attr_count_ = 0;     // attributes on the tag being scanned
   std::uint32_t utf8_cp_ = 0;      // code point being decoded
   std::uint32_t utf8_min_ = 0;     // smallest code point allowed for the sequence's length
-  std::uint8_t bracket_run_ = 0;   // consecutive ']' in text (for "]]>")
-  char quote_ = 0;                 // quote of the attribute value being scanned
-  bool saw_cdata_ = false;         // current element contains CDATA (needs text merging)
-  bool header_empty_tag_ = false;  // the stream header was <stream:stream .../>
-  std::size_t token_begin_ = 0;    // start of the name or reference being scanned
-  std::size_t text_run_ = 0;       // bytes of text since the last top-level element
-  std::size_t attr_count_ = 0;
+  std::uint32_t ref_value_ = 0;    // value of the character reference being scanned
+  State state_;
+  Context context_ = Context::Prolog;
+  std::uint8_t utf8_need_ = 0;    // continuation bytes still expected
+  std::uint8_t bracket_run_ = 0;  // consecutive ']' in text or CDATA (for "]]>")
+  std::uint8_t ref_kind_ = 0;     // where in an entity or character reference the scanner is
+  bool ref_in_attr_ = false;      // the reference is in an attribute value (else in text)
+  bool ref_digits_ = false;       // the character reference has a digit
+  char quote_ = 0;                // quote of the attribute value being scanned
+  bool saw_cdata_ = false;        // current element has CDATA (its texts need merging)
+  bool bom_checked_ = false;
+  bool pending_close_ = false;  // the header was <stream:stream/>: StreamClosed is next
   std::vector<OpenTag> open_;
   std::string stream_qname_;
-  Event error_;
+  StreamError error_ = StreamError::UndefinedCondition;
+  std::string error_text_;
 };
 
 }  // namespace parley::xml

@@ -1,9 +1,9 @@
 // Serialisation of element trees and stream headers (RFC 6120 §4.7, §11).
 //
 // Text and attribute values are escaped so that parse(serialise(tree)) gives back the same tree:
-// '&', '<', '>' and quotes as entities, and CR, TAB, LF in attribute values (CR in text) as character
-// references, which XML's end-of-line and attribute-value normalisation would otherwise change.
-// A namespace is declared only on the elements where it differs from the parent's.
+// '&', '<', '>' and quotes as entities, and CR, TAB, LF in attribute values (CR in text) as
+// character references, which XML's end-of-line and attribute-value normalisation would otherwise
+// change. A namespace is declared only on the elements where it differs from the parent's.
 #pragma once
 
 #include <string>
