@@ -1,0 +1,146 @@
+#include "core/c2s_listener.hpp"
+
+#include <spdlog/logger.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "core/endpoint.hpp"
+
+namespace parley::core {
+namespace {
+
+namespace asio = boost::asio;
+using boost::asio::ip::tcp;
+
+// After a failed accept (e.g. EMFILE) wait a little instead of spinning on the same error.
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
+}  // namespace
+
+C2sListener::C2sListener(asio::any_io_executor executor, C2sContext context)
+    : acceptor_(std::move(executor)), context_(std::move(context)) {
+  context_.on_closed = [this](std::uint64_t number) { session_closed(number); };
+}
+
+tcp::endpoint C2sListener::bind(const std::string& address, std::uint16_t port) {
+  auto open_and_bind = [&](const tcp::endpoint& endpoint) {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    if (endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
+      acceptor_.set_option(asio::ip::v6_only(false));  // "::" serves IPv4 clients too
+    }
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+  };
+  tcp::endpoint endpoint;
+  try {
+    if (address.empty()) {
+      endpoint = tcp::endpoint(asio::ip::address_v6::any(), port);
+      try {
+        open_and_bind(endpoint);
+      } catch (const boost::system::system_error& e) {
+        // No IPv6 on this host: fall back to every IPv4 interface (like Prosody does).
+        if (e.code() != boost::system::errc::address_family_not_supported &&
+            e.code() != boost::system::errc::address_not_available) {
+          throw;
+        }
+        context_.log->info("IPv6 is not available ({}); listening on IPv4 only",
+                           e.code().message());
+        endpoint = tcp::endpoint(asio::ip::address_v4::any(), port);
+        open_and_bind(endpoint);
+      }
+    } else {
+      boost::system::error_code ec;
+      const auto ip = asio::ip::make_address(address, ec);
+      if (ec) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "cannot listen on '" + address + "': not an IP address");
+      }
+      endpoint = tcp::endpoint(ip, port);
+      open_and_bind(endpoint);
+    }
+  } catch (const boost::system::system_error& e) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    throw std::system_error(e.code().value(), std::system_category(),
+                            "cannot listen for clients on " + format_endpoint(endpoint));
+  }
+  return acceptor_.local_endpoint();
+}
+
+void C2sListener::start() {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), [this](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      context_.log->error("the c2s listener stopped: {}", e.what());
+    }
+  });
+}
+
+asio::awaitable<void> C2sListener::accept_loop() {
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+      context_.log->warn("accepting a client connection failed: {}", ec.message());
+      asio::steady_timer backoff(acceptor_.get_executor(), kAcceptBackoff);
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (stopping_) break;  // accepted just before stop(): closing the socket is the answer
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);  // stanzas are small and latency matters
+    const std::uint64_t number = next_number_++;
+    auto session = std::make_shared<C2sSession>(std::move(socket), context_, number);
+    context_.log->info("c2s#{} connection from {}", number, session->peer());
+    sessions_.emplace(number, session);
+    session->start();
+  }
+}
+
+void C2sListener::stop(xml::StreamError condition, std::string_view reason,
+                       std::function<void()> on_drained) {
+  stopping_ = true;
+  on_drained_ = std::move(on_drained);
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  // Sessions remove themselves from sessions_ as they close: iterate over a snapshot.
+  std::vector<std::shared_ptr<C2sSession>> open;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (auto session = it->second.lock()) {
+      open.push_back(std::move(session));
+      ++it;
+    } else {
+      it = sessions_.erase(it);
+    }
+  }
+  for (const auto& session : open) session->shutdown(condition, reason);
+  if (sessions_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
+}
+
+void C2sListener::abort_all() {
+  std::vector<std::shared_ptr<C2sSession>> open;
+  for (const auto& [number, weak] : sessions_) {
+    if (auto session = weak.lock()) open.push_back(std::move(session));
+  }
+  for (const auto& session : open) session->abort();
+}
+
+void C2sListener::session_closed(std::uint64_t number) {
+  sessions_.erase(number);
+  if (stopping_ && sessions_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
+}
+
+}  // namespace parley::core
