@@ -91,6 +91,10 @@ printf '#!/bin/sh\n# Written by Parley scripts/install-deps.sh for the duration 
   as_root tee "$policy" >/dev/null
 as_root chmod 0755 "$policy"
 
+# ejabberd's maintainer scripts run Erlang tools, which start the Erlang port mapper daemon (epmd)
+# as a side effect. Note which epmd processes exist now; any new one is stopped afterwards.
+epmd_before=" $(pgrep -x epmd | tr '\n' ' ') "
+
 apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
@@ -123,5 +127,10 @@ for service in "${service_packages[@]}"; do
     fi
     as_root update-rc.d "$service" disable >/dev/null 2>&1 || true
   fi
+done
+for pid in $(pgrep -x epmd || true); do
+  [[ "$epmd_before" == *" $pid "* ]] && continue
+  echo "install-deps: stopping epmd (pid $pid), started by the package install"
+  as_root kill "$pid" 2>/dev/null || true
 done
 echo "install-deps: done"
