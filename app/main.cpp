@@ -64,7 +64,7 @@ int serve(const ServeOptions& options) {
     return 1;
   }
   try {
-    log->info("parley {} starting: domain {}, data in {}", PARLEY_VERSION, options.config.domain,
+    log->info("parley {} starting: domain {}, data in {}", PARLEY_VERSION, options.config.default_host().domain,
               options.config.data_dir.string());
     parley::core::Server server(options.config, log);
     server.start();
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   options.config.data_dir = "./parley-data";
   CLI::App* serve_cmd = app.add_subcommand(
       "serve", "Run the server until SIGINT/SIGTERM (clients on port 5222, data in ./parley-data)");
-  serve_cmd->add_option("--domain", options.config.domain, "The XMPP domain to serve")
+  serve_cmd->add_option("--domain", options.config.hosts.front().domain, "The XMPP domain to serve")
       ->capture_default_str();
   serve_cmd
       ->add_option("--data-dir", options.config.data_dir,
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   }
 
   if (serve_cmd->parsed()) {
-    options.config.c2s_port = static_cast<std::uint16_t>(c2s_port);
+    options.config.c2s.port = static_cast<std::uint16_t>(c2s_port);
     return serve(options);
   }
   std::cerr << app.help()

@@ -23,12 +23,47 @@ bool is_valid_domain(std::string_view name) {
   return label != 0 && name.back() != '-';
 }
 
+const VirtualHost* Config::host(std::string_view domain) const {
+  for (const auto& h : hosts) {
+    if (h.domain == domain) return &h;
+  }
+  return nullptr;
+}
+
+std::filesystem::path Config::certificate_file(const VirtualHost& h) const {
+  return h.certificate.empty() ? data_dir / (h.domain + ".crt") : h.certificate;
+}
+
+std::filesystem::path Config::private_key_file(const VirtualHost& h) const {
+  return h.key.empty() ? data_dir / (h.domain + ".key") : h.key;
+}
+
 std::optional<std::string> validate(const Config& config) {
-  if (!is_valid_domain(config.domain)) {
-    return "invalid domain '" + config.domain +
-           "': use an ASCII DNS name such as example.org or localhost";
+  if (config.hosts.empty()) {
+    return std::string("no domain to serve: add a [[host]] with domain = \"example.org\"");
+  }
+  for (std::size_t i = 0; i < config.hosts.size(); ++i) {
+    const VirtualHost& h = config.hosts[i];
+    if (!is_valid_domain(h.domain)) {
+      return "invalid domain '" + h.domain +
+             "': use an ASCII DNS name such as example.org or localhost";
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (config.hosts[j].domain == h.domain) return "the domain " + h.domain + " is listed twice";
+    }
+    if (h.certificate.empty() != h.key.empty()) {
+      return "the domain " + h.domain +
+             " names a certificate or a key but not both: give both, or neither to use a "
+             "generated self-signed certificate";
+    }
   }
   if (config.data_dir.empty()) return std::string("the data directory must not be empty");
+  if (config.scram_iterations < 4096) {
+    return std::string("scram_iterations must be at least 4096 (RFC 5802 §5.1)");
+  }
+  if (!config.c2s.port && !config.c2s_tls.port) {
+    return std::string("both client listeners are disabled: clients could not connect");
+  }
   return std::nullopt;
 }
 

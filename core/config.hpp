@@ -1,32 +1,78 @@
-// The settings `parley serve` runs with. Filled from the command line for now; the TOML config
-// file (etc/parley.toml) comes with a later issue and will fill the same struct.
+// The settings Parley runs with. Filled from the TOML config file (core/config_file.hpp; sample in
+// etc/parley.toml) and then from command-line flags, which override the file for quick starts.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::core {
 
-inline constexpr std::uint16_t kDefaultC2sPort = 5222;  // RFC 6120 §14.7
+inline constexpr std::uint16_t kDefaultC2sPort = 5222;     // RFC 6120 §14.7
+inline constexpr std::uint16_t kDefaultC2sTlsPort = 5223;  // XEP-0368
+inline constexpr std::uint16_t kDefaultS2sPort = 5269;     // RFC 6120 §14.7
+inline constexpr std::uint16_t kDefaultS2sTlsPort = 5270;  // XEP-0368
+
+// One served domain.
+struct VirtualHost {
+  // The XMPP domain (RFC 7622 domainpart), e.g. "example.org".
+  std::string domain;
+  // PEM certificate chain and private key for the domain. Empty: <data_dir>/<domain>.crt and .key,
+  // generated self-signed on first start when missing.
+  std::filesystem::path certificate;
+  std::filesystem::path key;
+  // XEP-0077 in-band registration of new accounts (off by default: anyone could sign up).
+  bool allow_registration = false;
+};
+
+// A TCP listener; port 0 lets the kernel pick a free port (tests), nullopt disables it.
+struct ListenerConfig {
+  std::optional<std::uint16_t> port;
+  // IP address to bind; "" means the server-wide bind_address.
+  std::string address;
+};
+
+struct Limits {
+  // Bytes of one stanza (xml::ParserLimits::max_element_bytes) → policy-violation.
+  std::size_t max_stanza_bytes = 256 * 1024;
+  // A connection that has not authenticated within this time gets connection-timeout.
+  std::chrono::seconds unauthenticated_timeout{60};
+  // Failed SASL attempts on one stream before it is closed (RFC 6120 §6.4.5 leaves the number to us).
+  unsigned max_auth_failures = 3;
+  // XEP-0077: registrations allowed from one IP address per hour, when registration is on.
+  unsigned registrations_per_address_per_hour = 5;
+};
 
 struct Config {
-  // The XMPP domain served (RFC 7622 domainpart), e.g. "example.org".
-  std::string domain = "localhost";
-  // Where Parley keeps its state: certificates now, the database later.
+  // Every served domain; the first is the default for streams without 'to'.
+  std::vector<VirtualHost> hosts = {VirtualHost{"localhost", {}, {}, false}};
+  // Where Parley keeps its state: the database and generated certificates.
   std::filesystem::path data_dir = "parley-data";
-  // IP address the c2s listener binds to; "" means all interfaces: "::" accepting IPv4 too, or
-  // "0.0.0.0" on hosts without IPv6.
+  // IP address listeners bind to unless they name their own; "" means all interfaces: "::"
+  // accepting IPv4 too, or "0.0.0.0" on hosts without IPv6.
   std::string bind_address;
-  // 0 lets the kernel pick a free port (tests).
-  std::uint16_t c2s_port = kDefaultC2sPort;
-  // Also log to this file; "" logs to stderr only.
+  ListenerConfig c2s{kDefaultC2sPort, {}};
+  ListenerConfig c2s_tls{kDefaultC2sTlsPort, {}};
+  // RFC 6120 §5.3.1: TLS before SASL unless the operator says otherwise (loopback testing only).
+  bool c2s_require_tls = true;
+  // SCRAM iteration count for newly set passwords (RFC 5802 §5.1; at least 4096).
+  std::uint32_t scram_iterations = 4096;
+  Limits limits;
+  // Also log to this file; "" logs to stderr only. Level: trace, debug, info, warn, error.
   std::filesystem::path log_file;
+  std::string log_level = "info";
+  // The file this was loaded from, if any (SIGHUP reloads it).
+  std::filesystem::path source_file;
 
-  std::filesystem::path certificate_file() const { return data_dir / (domain + ".crt"); }
-  std::filesystem::path private_key_file() const { return data_dir / (domain + ".key"); }
+  const VirtualHost* host(std::string_view domain) const;
+  const VirtualHost& default_host() const { return hosts.front(); }
+  std::filesystem::path database_file() const { return data_dir / "parley.sqlite"; }
+  std::filesystem::path certificate_file(const VirtualHost& host) const;
+  std::filesystem::path private_key_file(const VirtualHost& host) const;
 };
 
 // What is wrong with the config, for the operator; nullopt when it is usable.

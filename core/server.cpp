@@ -23,7 +23,7 @@ struct Server::Impl {
   Impl(Config c, std::shared_ptr<spdlog::logger> l, StreamIdSource ids)
       : config(std::move(c)),
         log(std::move(l)),
-        c2s(io.get_executor(), C2sContext{config.domain, log, std::move(ids), nullptr}) {}
+        c2s(io.get_executor(), C2sContext{config.default_host().domain, log, std::move(ids), nullptr}) {}
 
   void stop_now() {
     if (stopping) return;
@@ -74,21 +74,22 @@ void Server::start() {
   if (auto problem = validate(config)) throw std::invalid_argument(*problem);
 
   std::filesystem::create_directories(config.data_dir);
-  const auto cert = config.certificate_file();
-  const auto key = config.private_key_file();
-  if (tls::ensure_self_signed(cert, key, config.domain)) {
+  const VirtualHost& host = config.default_host();
+  const auto cert = config.certificate_file(host);
+  const auto key = config.private_key_file(host);
+  if (tls::ensure_self_signed(cert, key, host.domain)) {
     log.info(
         "generated a self-signed certificate for {}: {} (key {}); replace them with a "
         "certificate from a CA for production use",
-        config.domain, cert.string(), key.string());
+        host.domain, cert.string(), key.string());
   } else {
     log.info("using the certificate {} (key {})", cert.string(), key.string());
   }
 
-  const auto endpoint = impl_->c2s.bind(config.bind_address, config.c2s_port);
+  const auto endpoint = impl_->c2s.bind(config.bind_address, config.c2s.port.value_or(kDefaultC2sPort));
   impl_->c2s_address = format_endpoint(endpoint);
   impl_->c2s_port = endpoint.port();
-  log.info("listening for clients on {} (serving {})", impl_->c2s_address, config.domain);
+  log.info("listening for clients on {} (serving {})", impl_->c2s_address, host.domain);
   impl_->c2s.start();
 }
 
