@@ -155,7 +155,8 @@ std::string serialize(Element e) {
 
 void write_stream_header(std::string& out, const StreamHeader& header, bool xml_declaration) {
   if (xml_declaration) out += "<?xml version='1.0'?>";
-  const std::string_view prefix = header.prefix.empty() ? "stream" : header.prefix;
+  const std::string_view prefix =
+      header.prefix.empty() ? std::string_view("stream") : std::string_view(header.prefix);
   out += '<';
   out += prefix;
   out += ":stream";
