@@ -19,7 +19,13 @@ std::optional<std::string_view> lookup(const std::vector<NsBinding>& scope,
 NsError nwf(std::string text) { return {StreamError::NotWellFormed, std::move(text)}; }
 
 bool is_decl(const char* name) {
-  return std::strncmp(name, "xmlns", 5) == 0 && (name[5] == 0 || name[5] == ':');
+  return name[0] == 'x' && std::strncmp(name, "xmlns", 5) == 0 && (name[5] == 0 || name[5] == ':');
+}
+
+// xml:lang, xml:space...: the xml prefix is bound by definition and cannot be rebound, so these
+// need no declaration and cannot collide with another prefix's attribute.
+bool is_xml_prefixed(const char* name) {
+  return name[0] == 'x' && name[1] == 'm' && name[2] == 'l' && name[3] == ':';
 }
 
 // Replaces CDATA sections by text and merges adjacent texts among the children of n.
@@ -71,7 +77,7 @@ struct Canonicalizer {
         } else {
           has_prefix_decl = true;
         }
-      } else if (std::strchr(name, ':') != nullptr) {
+      } else if (!is_xml_prefixed(name) && std::strchr(name, ':') != nullptr) {
         has_prefixed_attr = true;
       }
     }
@@ -139,7 +145,13 @@ struct Canonicalizer {
     }
     const bool want_decl = is_root || ns != parent_ns;
     if (default_decl) {
-      if (ns != default_decl.value()) default_decl.set_value(ns.data(), ns.size());
+      if (ns != default_decl.value()) {
+        // A prefixed element that also declares a default namespace: its own namespace is the
+        // prefix's. Replace the attribute rather than its value: the scope still refers to the
+        // declared default (for the children), and pugixml would overwrite it in place.
+        e.remove_attribute(default_decl);
+        e.prepend_attribute("xmlns").set_value(ns.data(), ns.size());
+      }
     } else if (want_decl) {
       e.prepend_attribute("xmlns").set_value(ns.data(), ns.size());
     }

@@ -29,6 +29,7 @@ enum class StreamParser::State : std::uint8_t {
   Text,             // character data inside an element
   CData,            // inside a CDATA section
   Ref,              // an entity or character reference, after '&'
+  StreamText,       // a non-ASCII character at stream level (bad-format once it is complete)
   Closed,           // after </stream:stream>
   Failed,
 };
@@ -57,7 +58,9 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
     const bool control = c < 0x20 && c != '\t' && c != '\n' && c != '\r';
     if (control || c >= 0x80) v |= kTextSpecial | kAttrSpecial | kCDataSpecial;
     if (c == '<' || c == '&' || c == ']' || c == '>') v |= kTextSpecial;
-    if (c == '<' || c == '&' || c == '\'' || c == '"') v |= kAttrSpecial;
+    if (c == '<' || c == '&' || c == '\'' || c == '"' || c == '\t' || c == '\n' || c == '\r') {
+      v |= kAttrSpecial;
+    }
     if (c == ']' || c == '>') v |= kCDataSpecial;
     t[static_cast<std::size_t>(c)] = v;
   }
@@ -98,7 +101,12 @@ inline const unsigned char* skip_attr(const unsigned char* p, const unsigned cha
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))),
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\'')),
                      _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
-    const int mask = _mm_movemask_epi8(special) | unusual_mask(v);
+    // TAB, LF and CR stop the loop too: attribute-value normalisation must then be asked of
+    // pugixml (rare in practice, so it is not paid for on every value).
+    const __m128i ws = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(special, ws)) | unusual_mask(v);
     if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
     p += 16;
   }
@@ -109,6 +117,26 @@ inline const unsigned char* skip_attr(const unsigned char* p, const unsigned cha
 inline const unsigned char* skip_name(const unsigned char* p, const unsigned char* end) {
   while (p < end && *p < 0x80 && is(*p, kNameByte)) ++p;
   return p;
+}
+
+// A name the scanner framed holds name bytes only (kNameByte); this checks the rest of QName:
+// an ASCII name starts with a letter or '_', has at most one ':', and a name start after it.
+// Names with non-ASCII characters take the full check.
+inline bool is_framed_qname(std::string_view name) {
+  if (name.empty()) return false;
+  std::size_t colon = std::string_view::npos;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x80) return detail::is_qname(name);
+    if (c == ':') {
+      if (colon != std::string_view::npos) return false;
+      colon = i;
+    }
+  }
+  auto starts = [](unsigned char c) { return is(c, kNameStart) && c != ':'; };
+  if (!starts(static_cast<unsigned char>(name[0]))) return false;
+  return colon == std::string_view::npos ||
+         (colon + 1 < name.size() && starts(static_cast<unsigned char>(name[colon + 1])));
 }
 
 enum class Prefix { Match, Partial, NoMatch };
@@ -195,6 +223,8 @@ DeclResult check_xml_declaration(std::string_view body) {
 
 constexpr unsigned kPugiOptions = pugi::parse_cdata | pugi::parse_ws_pcdata | pugi::parse_escapes |
                                   pugi::parse_eol | pugi::parse_wconv_attribute;
+// Without TAB, LF or CR in any attribute value, normalising values would change nothing.
+constexpr unsigned kPugiOptionsNoAttrWhitespace = kPugiOptions & ~pugi::parse_wconv_attribute;
 
 // Reference scanning sub-states.
 enum : std::uint8_t { kRefStart, kRefName, kRefHash, kRefDec, kRefHex };
@@ -407,8 +437,15 @@ StreamParser::Event StreamParser::scan() {
         }
         if (p == e) continue;
         if (*p != '<') {
-          // Control characters are not XML at all; other text is XML but not allowed by XMPP.
+          // Control characters and invalid UTF-8 are not XML at all; other text is XML but not
+          // allowed by XMPP: bad-format once the character is complete.
           if (*p < 0x20) return fail(StreamError::NotWellFormed, "character not allowed in XML");
+          if (*p >= 0x80) {
+            if (!consume_utf8(p, e)) return fail(StreamError::NotWellFormed, "invalid UTF-8");
+            pos_ = static_cast<std::size_t>(p - base);
+            state_ = State::StreamText;
+            continue;
+          }
           return fail(StreamError::BadFormat, "character data at stream level");
         }
         if (e - p < 2) return wait();
@@ -439,6 +476,7 @@ StreamParser::Event StreamParser::scan() {
         context_ = Context::Element;
         open_.clear();
         saw_cdata_ = false;
+        attr_whitespace_ = false;
         state_ = State::StartName;
         continue;
       }
@@ -456,7 +494,7 @@ StreamParser::Event StreamParser::scan() {
         if (p == e) continue;
         std::string_view name(reinterpret_cast<const char*>(base) + name_begin_,
                               pos_ - name_begin_);
-        if (!detail::is_qname(name)) {
+        if (!is_framed_qname(name)) {
           if (name.empty()) return fail(StreamError::NotWellFormed, "name expected");
           return fail(StreamError::NotWellFormed, "invalid name '" + std::string(name) + "'");
         }
@@ -556,6 +594,11 @@ StreamParser::Event StreamParser::scan() {
           const unsigned char c = *p;
           if (c == static_cast<unsigned char>(quote_)) break;
           if (c == '\'' || c == '"') {
+            ++p;
+            continue;
+          }
+          if (c == '\t' || c == '\n' || c == '\r') {
+            attr_whitespace_ = true;
             ++p;
             continue;
           }
@@ -842,6 +885,9 @@ StreamParser::Event StreamParser::scan() {
         }
       }
 
+      case State::StreamText:
+        return fail(StreamError::BadFormat, "character data at stream level");
+
       case State::Closed:
       case State::Failed:
         return {};
@@ -883,12 +929,26 @@ StreamParser::Event StreamParser::finish_header(bool empty_tag) {
     if (prefix == "xml") return ns::kXml;
     return header.namespace_of(prefix);
   };
+  // Namespaces in XML §6.3: attributes bound, and distinct by expanded name.
+  std::vector<std::pair<std::string_view, std::string_view>> expanded;
   for (const auto& [name, value] : header.attributes) {
-    auto colon = name.find(':');
-    if (colon != std::string::npos && !bound(std::string_view(name).substr(0, colon))) {
+    const std::string_view qname_view(name);
+    const auto colon = qname_view.find(':');
+    if (colon == std::string_view::npos) {
+      expanded.emplace_back(std::string_view{}, qname_view);
+      continue;
+    }
+    auto uri = bound(qname_view.substr(0, colon));
+    if (!uri) {
       return fail(StreamError::NotWellFormed,
                   "unbound namespace prefix on attribute '" + name + "'");
     }
+    const std::pair<std::string_view, std::string_view> key{*uri, qname_view.substr(colon + 1)};
+    if (std::find(expanded.begin(), expanded.end(), key) != expanded.end()) {
+      return fail(StreamError::NotWellFormed,
+                  "attribute '" + name + "' duplicates another by namespace on the stream header");
+    }
+    expanded.push_back(key);
   }
 
   // RFC 6120 §4.8.1, §4.8.5, §11.2: the root is <stream/> in the stream namespace, with a prefix.
@@ -945,7 +1005,9 @@ StreamParser::Event StreamParser::finish_element() {
   Event ev;
   ev.type = EventType::Element;
   pugi::xml_document& doc = ev.element.pugi_document();
-  auto result = doc.load_buffer_inplace(bytes.get(), len, kPugiOptions, pugi::encoding_utf8);
+  auto result = doc.load_buffer_inplace(
+      bytes.get(), len, attr_whitespace_ ? kPugiOptions : kPugiOptionsNoAttrWhitespace,
+      pugi::encoding_utf8);
   ev.element.adopt_buffer(std::move(bytes));
   if (!result) {
     // The scanner accepted what pugixml did not: a bug in one of them, never the peer's fault.

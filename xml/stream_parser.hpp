@@ -116,6 +116,7 @@ class StreamParser {
   bool ref_digits_ = false;       // the character reference has a digit
   char quote_ = 0;                // quote of the attribute value being scanned
   bool saw_cdata_ = false;        // current element has CDATA (its texts need merging)
+  bool attr_whitespace_ = false;  // current element has TAB, LF or CR in an attribute value
   bool bom_checked_ = false;
   bool pending_close_ = false;  // the header was <stream:stream/>: StreamClosed is next
   std::vector<OpenTag> open_;
