@@ -9,24 +9,15 @@
 #include <vector>
 
 #include "core/sasl/random.hpp"
+#include "storage/account_store.hpp"
 
 namespace parley::core::sasl {
 
 inline constexpr std::uint32_t kDefaultIterations = 4096;  // RFC 7677 §4 minimum
 inline constexpr std::size_t kSaltBytes = 16;
 
-// Byte strings (salt, stored_key, server_key) are raw bytes, not base64.
-// NOTE: storage/account_store.hpp is meant to define the same struct (storage::ScramCredential);
-// it did not exist when this was written. When it does, one should become an alias of the other.
-struct ScramCredential {
-  std::string hash_name;  // "SHA-1", "SHA-256" (see scram_hash.hpp)
-  std::string salt;
-  std::uint32_t iterations = 0;
-  std::string stored_key;  // H(ClientKey)
-  std::string server_key;  // HMAC(SaltedPassword, "Server Key")
-
-  friend bool operator==(const ScramCredential&, const ScramCredential&) = default;
-};
+// The stored form of a password, per hash (storage/account_store.hpp defines it for every layer).
+using ScramCredential = storage::ScramCredential;
 
 // SaltedPassword = Hi(password, salt, i); ClientKey = HMAC(SaltedPassword, "Client Key");
 // StoredKey = H(ClientKey); ServerKey = HMAC(SaltedPassword, "Server Key").
