@@ -1,5 +1,9 @@
 #include "core/config.hpp"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <string>
 #include <string_view>
 
 namespace parley::core {
@@ -21,6 +25,18 @@ bool is_valid_domain(std::string_view name) {
     if (++label > 63) return false;
   }
   return label != 0 && name.back() != '-';
+}
+
+bool is_ip_address(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  const std::string s(text);
+  unsigned char buffer[16];
+  return ::inet_pton(AF_INET, s.c_str(), buffer) == 1 ||
+         ::inet_pton(AF_INET6, s.c_str(), buffer) == 1;
+}
+
+bool is_log_level(std::string_view level) {
+  return std::find(std::begin(kLogLevels), std::end(kLogLevels), level) != std::end(kLogLevels);
 }
 
 const VirtualHost* Config::host(std::string_view domain) const {
@@ -60,6 +76,21 @@ std::optional<std::string> validate(const Config& config) {
   if (config.data_dir.empty()) return std::string("the data directory must not be empty");
   if (config.scram_iterations < 4096) {
     return std::string("scram_iterations must be at least 4096 (RFC 5802 §5.1)");
+  }
+  for (const auto* address : {&config.bind_address, &config.c2s.address, &config.c2s_tls.address}) {
+    if (!address->empty() && !is_ip_address(*address)) {
+      return "cannot listen on '" + *address +
+             "': not an IP address; use e.g. 127.0.0.1 or ::1, or nothing for all interfaces";
+    }
+  }
+  if (!is_log_level(config.log_level)) {
+    return "unknown log level '" + config.log_level +
+           "': use one of trace, debug, info, warn, error";
+  }
+  if (config.c2s.port && config.c2s_tls.port && *config.c2s.port != 0 &&
+      *config.c2s.port == *config.c2s_tls.port && config.c2s.address == config.c2s_tls.address) {
+    return "the client listeners (STARTTLS and direct TLS) both use port " +
+           std::to_string(*config.c2s.port) + ": give them different ports";
   }
   if (!config.c2s.port && !config.c2s_tls.port) {
     return std::string("both client listeners are disabled: clients could not connect");

@@ -41,7 +41,8 @@ struct Limits {
   std::size_t max_stanza_bytes = 256 * 1024;
   // A connection that has not authenticated within this time gets connection-timeout.
   std::chrono::seconds unauthenticated_timeout{60};
-  // Failed SASL attempts on one stream before it is closed (RFC 6120 §6.4.5 leaves the number to us).
+  // Failed SASL attempts on one stream before it is closed (RFC 6120 §6.4.5 leaves the number to
+  // us).
   unsigned max_auth_failures = 3;
   // XEP-0077: registrations allowed from one IP address per hour, when registration is on.
   unsigned registrations_per_address_per_hour = 5;
@@ -81,5 +82,12 @@ std::optional<std::string> validate(const Config& config);
 // True when `name` is an ASCII DNS name Parley can serve: labels of letters, digits and '-',
 // separated by single dots. (Internationalised domains need IDNA; later.)
 bool is_valid_domain(std::string_view name);
+
+// True for a numeric IPv4 or IPv6 address ("127.0.0.1", "::1", "::"), as listeners bind to.
+bool is_ip_address(std::string_view text);
+
+// The log levels Config::log_level accepts, most verbose first.
+inline constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+bool is_log_level(std::string_view level);
 
 }  // namespace parley::core
