@@ -64,8 +64,8 @@ int serve(const ServeOptions& options) {
     return 1;
   }
   try {
-    log->info("parley {} starting: domain {}, data in {}", PARLEY_VERSION, options.config.default_host().domain,
-              options.config.data_dir.string());
+    log->info("parley {} starting: domain {}, data in {}", PARLEY_VERSION,
+              options.config.default_host().domain, options.config.data_dir.string());
     parley::core::Server server(options.config, log);
     server.start();
     if (!options.port_file.empty()) write_port_file(options.port_file, server.c2s_port());
@@ -86,11 +86,6 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("parley ") + PARLEY_VERSION,
                        "Print the version and exit");
   app.require_subcommand(0, 1);
-  app.footer(
-      "Run `parley serve` to start the server: by default it serves the domain localhost, keeps\n"
-      "its data in ./parley-data and listens for clients on port 5222 on all interfaces.\n"
-      "`parley SUBCOMMAND --help` describes a subcommand's options.");
-
   ServeOptions options;
   options.config.data_dir = "./parley-data";
   CLI::App* serve_cmd = app.add_subcommand(
@@ -113,6 +108,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port-file", options.port_file,
                         "After binding, write the c2s port to this file (for scripts and tests)");
   serve_cmd->add_flag("-v,--verbose", options.verbose, "Log debug messages too");
+
+  // Set after add_subcommand() so that `serve --help` does not inherit it.
+  app.footer(
+      "Run `parley serve` to start the server: by default it serves the domain localhost, keeps\n"
+      "its data in ./parley-data and listens for clients on port 5222 on all interfaces.\n"
+      "`parley SUBCOMMAND --help` describes a subcommand's options.");
 
   try {
     app.parse(argc, argv);
