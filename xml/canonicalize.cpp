@@ -43,7 +43,9 @@ void merge_texts(pugi::xml_node n) {
         next = after;
         changed = true;
       }
-      if (changed) {
+      if (merged.empty()) {
+        n.remove_child(c);  // an empty CDATA section is no text at all
+      } else if (changed) {
         pugi::xml_node t = n.insert_child_before(pugi::node_pcdata, c);
         t.set_value(merged.data(), merged.size());
         n.remove_child(c);

@@ -79,6 +79,8 @@ void append_attr(std::string& out, std::string_view name, std::string_view value
 // stream prefix, or none); `scope_default` is the default namespace in scope in the output.
 void write_node(std::string& out, pugi::xml_node n, std::string_view actual,
                 std::string_view written, std::string_view scope_default, std::string_view prefix) {
+  // The XML namespace can only be written with its own prefix (Namespaces in XML §3).
+  if (prefix.empty() && written == ns::kXml) prefix = "xml";
   out += '<';
   if (!prefix.empty()) {
     out += prefix;
@@ -149,7 +151,8 @@ std::string serialize(Element e) {
   std::string out;
   if (!e) return out;
   const std::string_view actual = e.ns();
-  write_node(out, e.node(), actual, actual, {}, {});
+  // A scope no namespace equals, so that the root always declares its own (even xmlns='').
+  write_node(out, e.node(), actual, actual, std::string_view("\x01"), {});
   return out;
 }
 
