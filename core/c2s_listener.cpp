@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/endpoint.hpp"
+#include "core/server_state.hpp"
 
 namespace parley::core {
 namespace {
@@ -54,8 +55,8 @@ tcp::endpoint C2sListener::bind(const std::string& address, std::uint16_t port) 
             e.code() != boost::system::errc::address_not_available) {
           throw;
         }
-        context_.log->info("IPv6 is not available ({}); listening on IPv4 only",
-                           e.code().message());
+        context_.state->log->info("IPv6 is not available ({}); listening on IPv4 only",
+                                  e.code().message());
         endpoint = tcp::endpoint(asio::ip::address_v4::any(), port);
         open_and_bind(endpoint);
       }
@@ -84,7 +85,7 @@ void C2sListener::start() {
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      context_.log->error("the c2s listener stopped: {}", e.what());
+      context_.state->log->error("the c2s listener stopped: {}", e.what());
     }
   });
 }
@@ -94,7 +95,7 @@ asio::awaitable<void> C2sListener::accept_loop() {
     auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-      context_.log->warn("accepting a client connection failed: {}", ec.message());
+      context_.state->log->warn("accepting a client connection failed: {}", ec.message());
       asio::steady_timer backoff(acceptor_.get_executor(), kAcceptBackoff);
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
@@ -102,9 +103,10 @@ asio::awaitable<void> C2sListener::accept_loop() {
     if (stopping_) break;  // accepted just before stop(): closing the socket is the answer
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);  // stanzas are small and latency matters
-    const std::uint64_t number = next_number_++;
+    const std::uint64_t number = context_.state->next_session_number++;
     auto session = std::make_shared<C2sSession>(std::move(socket), context_, number);
-    context_.log->info("c2s#{} connection from {}", number, session->peer());
+    context_.state->log->info("c2s#{} connection from {}{}", number, session->peer(),
+                              context_.direct_tls ? " (direct TLS)" : "");
     sessions_.emplace(number, session);
     session->start();
   }

@@ -44,7 +44,6 @@ class C2sListener {
 
   boost::asio::ip::tcp::acceptor acceptor_;
   C2sContext context_;
-  std::uint64_t next_number_ = 1;
   std::map<std::uint64_t, std::weak_ptr<C2sSession>> sessions_;
   bool stopping_ = false;
   std::function<void()> on_drained_;

@@ -1,9 +1,13 @@
 #include "core/c2s_session.hpp"
 
+#include <openssl/ssl.h>
 #include <spdlog/logger.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
@@ -11,6 +15,16 @@
 #include <utility>
 
 #include "core/endpoint.hpp"
+#include "core/sasl/authzid.hpp"
+#include "core/sasl/base64.hpp"
+#include "core/sasl/credentials.hpp"
+#include "core/sasl/plain.hpp"
+#include "core/sasl/random.hpp"
+#include "core/sasl/saslprep.hpp"
+#include "core/sasl/scram.hpp"
+#include "core/server_state.hpp"
+#include "core/storage_bridge.hpp"
+#include "core/tls/server_contexts.hpp"
 #include "xml/element.hpp"
 #include "xml/namespaces.hpp"
 #include "xml/writer.hpp"
@@ -22,26 +36,23 @@ namespace asio = boost::asio;
 using boost::asio::ip::tcp;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
-// What we send: the stream namespace under the prefix "stream", jabber:client as default.
 constexpr std::string_view kStreamPrefix = "stream";
 const xml::WriteContext kWriteContext{xml::ns::kClient, kStreamPrefix, false};
 
-xml::ParserOptions c2s_parser_options() {
+// Protocol namespaces the session speaks (RFC 6120 ones are in xml/namespaces.hpp).
+constexpr std::string_view kPing = "urn:xmpp:ping";                                 // XEP-0199
+constexpr std::string_view kDiscoInfo = "http://jabber.org/protocol/disco#info";    // XEP-0030
+constexpr std::string_view kDiscoItems = "http://jabber.org/protocol/disco#items";  // XEP-0030
+constexpr std::string_view kRegister = "jabber:iq:register";                        // XEP-0077
+constexpr std::string_view kRegisterFeature = "http://jabber.org/features/iq-register";
+constexpr std::string_view kSaslChannelBinding = "urn:xmpp:sasl-cb:0";  // XEP-0440
+
+xml::ParserOptions c2s_parser_options(const Config& config) {
   xml::ParserOptions options;
   // RFC 6120 §4.8.2: a c2s stream's content namespace is jabber:client.
   options.content_namespaces = {std::string(xml::ns::kClient)};
+  options.limits.max_element_bytes = config.limits.max_stanza_bytes;
   return options;
-}
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // The major number of a version attribute "MAJOR.MINOR" (RFC 6120 §4.7.5); nullopt when malformed.
@@ -73,19 +84,57 @@ std::string loggable(std::string_view text) {
   return out;
 }
 
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+// SASL payloads (RFC 6120 §6.4.2): absent, "=" for an empty one, else base64.
+std::optional<std::string> sasl_payload(std::string_view text) {
+  if (text == "=") return std::string();
+  return sasl::base64_decode(text);
+}
+
+xml::Document sasl_element(std::string_view name, std::string_view data) {
+  xml::Document d = xml::Document::create(name, xml::ns::kSasl);
+  if (!data.empty()) d.root().append_text(sasl::base64_encode(data));
+  return d;
+}
+
+const sasl::ScramCredential* pick(const std::vector<sasl::ScramCredential>& creds,
+                                  std::string_view hash_name) {
+  for (const auto& c : creds) {
+    if (c.hash_name == hash_name) return &c;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 C2sSession::C2sSession(tcp::socket socket, const C2sContext& context, std::uint64_t number)
     : socket_(std::move(socket)),
+      tls_contexts_(context.state->c2s_tls),
+      config_(context.state->config),
       wake_writer_(socket_.get_executor(), asio::steady_timer::time_point::max()),
+      flushed_(socket_.get_executor(), asio::steady_timer::time_point::max()),
       close_deadline_(socket_.get_executor()),
+      auth_deadline_(socket_.get_executor()),
       context_(context),
+      state_ref_(*context.state),
       number_(number),
-      parser_(c2s_parser_options()) {
+      parser_(c2s_parser_options(*config_)) {
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer") : format_endpoint(remote);
+  peer_address_ = ec ? std::string() : remote.address().to_string();
 }
+
+C2sSession::~C2sSession() = default;
 
 void C2sSession::start() {
   auto self = shared_from_this();
@@ -95,27 +144,45 @@ void C2sSession::start() {
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      self->context_.log->error("c2s#{} {}: internal error: {}", self->number_, self->peer_,
-                                e.what());
+      self->state_ref_.log->error("c2s#{} {}: internal error: {}", self->number_, self->peer_,
+                                  e.what());
     }
     self->close_socket();
   };
+  arm_auth_timeout();
   asio::co_spawn(
       socket_.get_executor(), [self] { return self->read_loop(); }, on_done);
   asio::co_spawn(
       socket_.get_executor(), [self] { return self->write_loop(); }, on_done);
 }
 
+void C2sSession::arm_auth_timeout() {
+  // RFC 6120 §4.9.3.4: a connection that does not authenticate in time is closed.
+  auth_deadline_.expires_after(config_->limits.unauthenticated_timeout);
+  auth_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || !self->authenticated_user_.empty()) return;
+    self->stream_error(xml::StreamError::ConnectionTimeout, "no authentication in time");
+  });
+}
+
 asio::awaitable<void> C2sSession::read_loop() {
+  if (context_.direct_tls && !co_await start_tls()) co_return;
   for (;;) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(read_buffer_), kUseTuple);
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (tls_) {
+      std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(read_buffer_), kUseTuple);
+    } else {
+      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(read_buffer_), kUseTuple);
+    }
     if (ec) {
       if (state_ == State::AwaitingHeader || state_ == State::Open) {
-        if (ec == asio::error::eof) {
-          context_.log->info("c2s#{} {} closed the connection without closing the stream", number_,
-                             peer_);
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+          state_ref_.log->info("c2s#{} {} closed the connection without closing the stream",
+                               number_, peer_);
         } else {
-          context_.log->info("c2s#{} {}: connection lost: {}", number_, peer_, ec.message());
+          state_ref_.log->info("c2s#{} {}: connection lost: {}", number_, peer_, ec.message());
         }
       }
       break;
@@ -128,7 +195,7 @@ asio::awaitable<void> C2sSession::read_loop() {
     }
     if (state_ == State::Closed) break;
     parser_.feed(std::string_view(read_buffer_.data(), n));
-    process_events();
+    co_await process_events();
   }
   read_done_ = true;
   if (state_ == State::Closed) co_return;
@@ -143,17 +210,27 @@ asio::awaitable<void> C2sSession::write_loop() {
   for (;;) {
     if (state_ == State::Closed) co_return;
     if (queued_.empty()) {
+      flushed_.cancel();
       if (state_ == State::Closing) break;
       co_await wake_writer_.async_wait(kUseTuple);  // cancelled by send() and begin_close()
       continue;
     }
     writing_.clear();
     std::swap(writing_, queued_);
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing_), kUseTuple);
+    write_in_flight_ = true;
+    boost::system::error_code ec;
+    if (tls_) {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(*tls_, asio::buffer(writing_), kUseTuple);
+    } else {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(socket_, asio::buffer(writing_), kUseTuple);
+    }
+    write_in_flight_ = false;
     writing_.clear();
     if (ec) {
       if (state_ != State::Closed) {
-        context_.log->info("c2s#{} {}: write failed: {}", number_, peer_, ec.message());
+        state_ref_.log->info("c2s#{} {}: write failed: {}", number_, peer_, ec.message());
         close_socket();
       }
       co_return;
@@ -167,23 +244,53 @@ asio::awaitable<void> C2sSession::write_loop() {
   if (read_done_) close_socket();
 }
 
-void C2sSession::process_events() {
+asio::awaitable<void> C2sSession::flush() {
+  while ((!queued_.empty() || write_in_flight_) && state_ != State::Closed) {
+    flushed_.expires_at(asio::steady_timer::time_point::max());
+    co_await flushed_.async_wait(kUseTuple);
+  }
+}
+
+// RFC 6120 §5.4.3.3 (STARTTLS) and XEP-0368 (direct TLS): the TLS handshake, as the server.
+asio::awaitable<bool> C2sSession::start_tls() {
+  if (!tls_contexts_) {
+    close_socket();
+    co_return false;
+  }
+  tls_ = std::make_unique<TlsStream>(socket_, tls_contexts_->default_context());
+  // STARTTLS: present the certificate of the domain the stream is for (SNI may still switch it).
+  if (!domain_.empty()) tls_contexts_->select(tls_->native_handle(), domain_);
+  handshaking_ = true;
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kUseTuple);
+  handshaking_ = false;
+  if (ec) {
+    state_ref_.log->info("c2s#{} {}: TLS handshake failed: {}", number_, peer_, ec.message());
+    close_socket();
+    co_return false;
+  }
+  if (state_ == State::Closed) co_return false;
+  bindings_ = sasl::channel_bindings(tls_->native_handle());
+  state_ref_.log->info("c2s#{} {}: TLS established ({}, {})", number_, peer_,
+                       SSL_get_version(tls_->native_handle()),
+                       SSL_get_cipher_name(tls_->native_handle()));
+  co_return true;
+}
+
+asio::awaitable<void> C2sSession::process_events() {
   while (state_ == State::AwaitingHeader || state_ == State::Open) {
     xml::StreamParser::Event event = parser_.next();
     switch (event.type) {
       case xml::StreamParser::EventType::NeedMore:
-        return;
+        co_return;
       case xml::StreamParser::EventType::StreamOpened:
         on_stream_opened();
         break;
       case xml::StreamParser::EventType::Element:
-        // Stanza handling comes with later issues; until then top-level elements are dropped.
-        context_.log->debug("c2s#{} {}: ignoring <{}/>", number_, peer_,
-                            event.element.root().name());
+        co_await handle_element(std::move(event.element));
         break;
       case xml::StreamParser::EventType::StreamClosed: {
         // RFC 6120 §4.4: answer the peer's closing tag with ours, then close.
-        context_.log->info("c2s#{} {} closed the stream", number_, peer_);
+        state_ref_.log->info("c2s#{} {} closed the stream", number_, peer_);
         if (!header_sent_) send_stream_header({});
         std::string out;
         xml::StreamHeader ours;
@@ -191,11 +298,11 @@ void C2sSession::process_events() {
         xml::write_stream_close(out, ours);
         send(std::move(out));
         begin_close();
-        return;
+        co_return;
       }
       case xml::StreamParser::EventType::Error:
         stream_error(event.error, event.error_text);
-        return;
+        co_return;
     }
   }
 }
@@ -204,7 +311,7 @@ void C2sSession::on_stream_opened() {
   const xml::StreamHeader& header = parser_.header();
   state_ = State::Open;
   const std::string_view to = header.attr("to");
-  context_.log->info("c2s#{} {} opened a stream to '{}'", number_, peer_, loggable(to));
+  state_ref_.log->debug("c2s#{} {} opened a stream to '{}'", number_, peer_, loggable(to));
 
   // RFC 6120 §4.7.2: the response's 'to' is the initiating entity's 'from', when it gave one.
   send_stream_header(header.attr("from"));
@@ -216,7 +323,6 @@ void C2sSession::on_stream_opened() {
                  "the stream element is not in the stream namespace");
     return;
   }
-  // "" is prefix-free canonicalisation (RFC 6120 §4.8.2): every stanza declares its namespace.
   if (!header.content_namespace.empty() && header.content_namespace != xml::ns::kClient) {
     stream_error(xml::StreamError::InvalidNamespace, "the content namespace is not jabber:client");
     return;
@@ -228,16 +334,68 @@ void C2sSession::on_stream_opened() {
     return;
   }
   // RFC 6120 §4.9.3.6: a 'to' we do not serve. (An absent 'to' means the default domain.)
-  if (!to.empty() && !iequals_ascii(to, context_.domain)) {
-    stream_error(xml::StreamError::HostUnknown, "this server serves " + context_.domain);
+  std::string domain = config_->default_host().domain;
+  if (!to.empty()) {
+    auto prepared = Jid::prepare_domain(to);
+    if (!prepared || !config_->host(*prepared)) {
+      stream_error(xml::StreamError::HostUnknown, "this server does not serve " + loggable(to));
+      return;
+    }
+    domain = std::move(*prepared);
+  }
+  // A restarted stream (after TLS or SASL) is for the same domain (RFC 6120 §4.3.3).
+  if (!domain_.empty() && domain != domain_) {
+    stream_error(xml::StreamError::HostUnknown, "the restarted stream is for another domain");
     return;
   }
+  domain_ = std::move(domain);
+  send_features();
+}
 
-  // RFC 6120 §4.3.2: features follow the response header (empty until TLS/SASL exist).
-  const xml::Document features = xml::Document::create("features", xml::ns::kStream);
-  std::string out;
-  xml::write_element(out, features.root(), kWriteContext);
-  send(std::move(out));
+std::vector<std::string> C2sSession::offered_mechanisms() const {
+  std::vector<std::string> out;
+  if (!tls_active() && config_->c2s_require_tls) return out;
+  // Strongest first. -PLUS only when this connection has channel-binding data (RFC 5802 §6).
+  if (tls_active() && bindings_.any()) {
+    out.push_back(sasl::scram_mechanism_name(sasl::kSha256, true));
+    out.push_back(sasl::scram_mechanism_name(sasl::kSha1, true));
+  }
+  out.push_back(sasl::scram_mechanism_name(sasl::kSha256, false));
+  out.push_back(sasl::scram_mechanism_name(sasl::kSha1, false));
+  if (tls_active()) out.emplace_back("PLAIN");  // never in the clear (RFC 4616 §5)
+  return out;
+}
+
+void C2sSession::send_features() {
+  xml::Document features = xml::Document::create("features", xml::ns::kStream);
+  xml::Element root = features.root();
+  if (authenticated_user_.empty()) {
+    // RFC 6120 §5.3.1, §5.4.1: STARTTLS first; mandatory-to-negotiate unless configured off.
+    if (!tls_active() && tls_contexts_) {
+      xml::Element starttls = root.append_child("starttls", xml::ns::kTls);
+      if (config_->c2s_require_tls) starttls.append_child("required");
+    }
+    const auto mechanisms = offered_mechanisms();
+    if (!mechanisms.empty()) {
+      xml::Element list = root.append_child("mechanisms", xml::ns::kSasl);
+      for (const auto& m : mechanisms) list.append_child("mechanism").append_text(m);
+      // XEP-0440: which channel-binding types -PLUS can use here.
+      if (tls_active() && bindings_.any()) {
+        xml::Element cb = root.append_child("sasl-channel-binding", kSaslChannelBinding);
+        for (auto type : bindings_.types())
+          cb.append_child("channel-binding").set_attr("type", type);
+      }
+    }
+    const VirtualHost* host = config_->host(domain_);
+    if (host && host->allow_registration && (tls_active() || !config_->c2s_require_tls)) {
+      root.append_child("register", kRegisterFeature);
+    }
+  } else {
+    // RFC 6120 §7.1 and RFC 6121 Appendix E (the session feature, optional).
+    root.append_child("bind", xml::ns::kBind);
+    root.append_child("session", xml::ns::kSession).append_child("optional");
+  }
+  send(root);
 }
 
 void C2sSession::send_stream_header(std::string_view to) {
@@ -247,8 +405,8 @@ void C2sSession::send_stream_header(std::string_view to) {
   header.content_namespace = xml::ns::kClient;
   header.namespaces = {{"", std::string(xml::ns::kClient)},
                        {std::string(kStreamPrefix), std::string(xml::ns::kStream)}};
-  header.set("from", context_.domain);
-  header.set("id", context_.make_stream_id());
+  header.set("from", domain_.empty() ? config_->default_host().domain : domain_);
+  header.set("id", state_ref_.make_stream_id());
   if (!to.empty()) header.set("to", to);
   header.set("version", "1.0");
   header.set("xml:lang", "en");
@@ -258,8 +416,472 @@ void C2sSession::send_stream_header(std::string_view to) {
   send(std::move(out));
 }
 
+asio::awaitable<void> C2sSession::handle_element(xml::Document document) {
+  if (state_ != State::Open) co_return;
+  const xml::Element root = document.root();
+  const std::string_view ns = root.ns();
+  const std::string_view name = root.name();
+
+  if (ns == xml::ns::kTls && name == "starttls") {
+    // RFC 6120 §5.4.2: only before authentication and only once.
+    if (tls_active() || !authenticated_user_.empty() || !tls_contexts_) {
+      send(xml::Document::create("failure", xml::ns::kTls).root());
+      stream_error(xml::StreamError::UnsupportedStanzaType, "STARTTLS is not available now");
+      co_return;
+    }
+    send(xml::Document::create("proceed", xml::ns::kTls).root());
+    co_await flush();
+    if (state_ != State::Open) co_return;
+    if (!co_await start_tls()) co_return;
+    // §5.4.3.3: a new stream over TLS; anything sent in the clear after <starttls/> is dropped.
+    parser_.reset();
+    state_ = State::AwaitingHeader;
+    header_sent_ = false;
+    co_return;
+  }
+  if (ns == xml::ns::kSasl) {
+    if (!authenticated_user_.empty()) {
+      stream_error(xml::StreamError::UnsupportedStanzaType, "already authenticated");
+      co_return;
+    }
+    if (name == "auth") {
+      co_await handle_auth(root);
+    } else if (name == "response") {
+      co_await handle_response(root);
+    } else if (name == "abort") {
+      // RFC 6120 §6.4.4: the client gives up; not a failed attempt.
+      co_await sasl_failure(sasl::SaslError::Aborted, "the client aborted", /*counts=*/false);
+    } else {
+      stream_error(xml::StreamError::UnsupportedStanzaType, "unexpected SASL element");
+    }
+    co_return;
+  }
+  if (ns == xml::ns::kClient && (name == "message" || name == "presence" || name == "iq")) {
+    co_await handle_stanza(std::move(document));
+    co_return;
+  }
+  // RFC 6120 §4.9.3.24: a first-level element we do not know.
+  stream_error(xml::StreamError::UnsupportedStanzaType,
+               "unexpected element <" + loggable(name) + "/> in " + loggable(ns));
+}
+
+// --- SASL -------------------------------------------------------------------------------------
+
+asio::awaitable<void> C2sSession::handle_auth(xml::Element auth) {
+  scram_.reset();
+  plain_pending_ = false;
+  // RFC 6120 §6.4.1 (encryption-required) and §6.5.4.
+  if (!tls_active() && config_->c2s_require_tls) {
+    co_await sasl_failure(sasl::SaslError::EncryptionRequired, "authentication before TLS");
+    co_return;
+  }
+  const std::string mechanism(auth.attr("mechanism"));
+  const auto offered = offered_mechanisms();
+  if (std::find(offered.begin(), offered.end(), mechanism) == offered.end()) {
+    co_await sasl_failure(sasl::SaslError::InvalidMechanism,
+                          "mechanism '" + loggable(mechanism) + "' is not offered");
+    co_return;
+  }
+  mechanism_ = mechanism;
+  const std::string text = auth.text();
+  std::optional<std::string> initial;
+  if (!text.empty()) {
+    initial = sasl_payload(text);
+    if (!initial) {
+      co_await sasl_failure(sasl::SaslError::IncorrectEncoding, "bad base64");
+      co_return;
+    }
+  }
+  if (mechanism == "PLAIN") {
+    if (!initial) {
+      plain_pending_ = true;  // RFC 6120 §6.4.2: no initial response; ask for it
+      send(xml::Document::create("challenge", xml::ns::kSasl).root());
+      co_return;
+    }
+    co_await plain(*initial);
+    co_return;
+  }
+  const auto scram = sasl::parse_scram_mechanism(mechanism);
+  sasl::ScramServerOptions options;
+  options.hash_name = std::string(scram->hash_name);
+  scram_hash_ = options.hash_name;
+  options.plus = scram->plus;
+  if (tls_active()) options.bindings = bindings_;
+  options.unknown_user_secret = state_ref_.scram_secret;
+  options.unknown_user_iterations = config_->scram_iterations;
+  options.domain = domain_;
+  scram_ = std::make_unique<sasl::ScramServer>(std::move(options));
+  scram_awaiting_first_ = !initial.has_value();
+  if (!initial) {
+    send(xml::Document::create("challenge", xml::ns::kSasl).root());
+    co_return;
+  }
+  co_await scram_first(*initial);
+}
+
+asio::awaitable<void> C2sSession::scram_first(std::string message) {
+  scram_awaiting_first_ = false;
+  auto username = scram_->client_first(message);
+  if (!username) {
+    co_await sasl_failure(username.error(), "bad client-first-message");
+    co_return;
+  }
+  std::optional<sasl::ScramCredential> credential;
+  if (auto user = Jid::prepare_localpart(*username)) {
+    const std::string hash_name = scram_hash_;
+    auto creds = co_await run_storage(*state_ref_.storage,
+                                      [domain = domain_, user = *user](storage::Stores& s) {
+                                        return s.accounts.credentials(domain, user);
+                                      });
+    if (state_ != State::Open || !scram_) co_return;
+    if (creds) {
+      if (const auto* c = pick(*creds, hash_name)) credential = *c;
+    }
+  }
+  // Unknown users get a fake salt (ScramServer), so server-first does not tell who exists.
+  send(sasl_element("challenge", scram_->server_first(credential)).root());
+}
+
+asio::awaitable<void> C2sSession::handle_response(xml::Element response) {
+  const std::string text = response.text();
+  auto data = text.empty() ? std::optional<std::string>(std::string()) : sasl_payload(text);
+  if (!data) {
+    co_await sasl_failure(sasl::SaslError::IncorrectEncoding, "bad base64");
+    co_return;
+  }
+  if (plain_pending_) {
+    plain_pending_ = false;
+    co_await plain(*data);
+  } else if (scram_ && scram_awaiting_first_) {
+    co_await scram_first(*data);
+  } else if (scram_) {
+    auto final_message = scram_->client_final(*data);
+    if (!final_message) {
+      co_await sasl_failure(final_message.error(), "SCRAM proof or binding did not verify");
+      co_return;
+    }
+    auto user = Jid::prepare_localpart(scram_->username());
+    sasl_success(user.value_or(scram_->username()), *final_message);
+  } else {
+    co_await sasl_failure(sasl::SaslError::MalformedRequest, "response outside an exchange");
+  }
+}
+
+asio::awaitable<void> C2sSession::plain(std::string message) {
+  auto parsed = sasl::parse_plain(message);
+  if (!parsed) {
+    co_await sasl_failure(parsed.error(), "bad PLAIN message");
+    co_return;
+  }
+  if (!sasl::authzid_allowed(parsed->authzid, parsed->authcid, domain_)) {
+    co_await sasl_failure(sasl::SaslError::InvalidAuthzid, "authzid is not the user's own JID");
+    co_return;
+  }
+  const auto user = Jid::prepare_localpart(parsed->authcid);
+  // Verify on the storage thread: PBKDF2 takes milliseconds that socket threads must not spend.
+  // Unknown users get the same work against a fake credential, so timing does not tell.
+  const bool ok = co_await run_storage(
+      *state_ref_.storage, [domain = domain_, user = user.value_or(std::string()),
+                            password = parsed->password, secret = state_ref_.scram_secret,
+                            iterations = config_->scram_iterations](storage::Stores& s) {
+        std::optional<std::vector<sasl::ScramCredential>> creds;
+        if (!user.empty()) creds = s.accounts.credentials(domain, user);
+        const sasl::ScramCredential* c = creds ? pick(*creds, sasl::kSha256) : nullptr;
+        if (c == nullptr && creds && !creds->empty()) c = &creds->front();
+        if (c != nullptr) return sasl::verify_password(*c, password);
+        (void)sasl::derive(sasl::kSha256, password, secret, iterations);
+        return false;
+      });
+  if (state_ != State::Open) co_return;
+  if (!ok || !user) {
+    co_await sasl_failure(sasl::SaslError::NotAuthorized, "wrong user name or password");
+    co_return;
+  }
+  sasl_success(*user, {});
+}
+
+asio::awaitable<void> C2sSession::sasl_failure(sasl::SaslError condition, std::string_view why,
+                                               bool counts) {
+  scram_.reset();
+  plain_pending_ = false;
+  if (counts) {
+    ++auth_failures_;
+    // Slow down password guessing from one address (the first failure is answered at once).
+    const auto delay =
+        state_ref_.auth_throttle.on_failure(peer_address_, AuthThrottle::Clock::now());
+    if (delay.count() > 0) {
+      asio::steady_timer timer(socket_.get_executor(), delay);
+      co_await timer.async_wait(kUseTuple);
+      if (state_ != State::Open) co_return;
+    }
+  }
+  state_ref_.log->info("c2s#{} {}: authentication failed ({}): {}", number_, peer_,
+                       sasl::to_string(condition), why);
+  xml::Document failure = xml::Document::create("failure", xml::ns::kSasl);
+  failure.root().append_child(sasl::to_string(condition));
+  send(failure.root());
+  // RFC 6120 §6.4.5: a configurable number of retries, then policy-violation.
+  if (auth_failures_ >= config_->limits.max_auth_failures) {
+    stream_error(xml::StreamError::PolicyViolation, "too many failed authentication attempts");
+  }
+}
+
+void C2sSession::sasl_success(std::string_view username, std::string_view additional_data) {
+  state_ref_.auth_throttle.on_success(peer_address_);
+  authenticated_user_ = username;
+  scram_.reset();
+  auth_deadline_.cancel();
+  send(sasl_element("success", additional_data).root());
+  state_ref_.log->info("c2s#{} {} authenticated as {}@{} ({})", number_, peer_, authenticated_user_,
+                       domain_, mechanism_);
+  // RFC 6120 §6.4.6: a new stream over the authenticated connection.
+  parser_.reset();
+  state_ = State::AwaitingHeader;
+  header_sent_ = false;
+}
+
+// --- Stanzas ----------------------------------------------------------------------------------
+
+asio::awaitable<void> C2sSession::handle_stanza(xml::Document document) {
+  const xml::Element stanza = document.root();
+  const std::string_view name = stanza.name();
+  if (authenticated_user_.empty()) {
+    // XEP-0077 registration is the one thing allowed before authentication, where enabled.
+    const VirtualHost* host = config_->host(domain_);
+    if (name == "iq" && host && host->allow_registration &&
+        (tls_active() || !config_->c2s_require_tls) &&
+        stanza.first_child().is("query", kRegister)) {
+      co_await handle_register(stanza);
+      co_return;
+    }
+    // RFC 6120 §4.9.3.12.
+    stream_error(xml::StreamError::NotAuthorized, "stanza before authentication");
+    co_return;
+  }
+  if (!jid_) {
+    // RFC 6120 §7.1: nothing but resource binding (and the old session request) before binding.
+    if (name == "iq" && stanza.attr("type") == "set" &&
+        stanza.first_child().is("bind", xml::ns::kBind)) {
+      handle_bind(stanza);
+      co_return;
+    }
+    stream_error(xml::StreamError::NotAuthorized, "stanza before resource binding");
+    co_return;
+  }
+  if (name != "iq") {
+    // Delivery of messages and presence to other entities is the router's (the IM issue); until
+    // it exists they go nowhere.
+    state_ref_.log->debug("c2s#{} {}: no router yet; dropping <{}/>", number_, jid_->full(), name);
+    co_return;
+  }
+  const std::string_view type = stanza.attr("type");
+  if (type == "result" || type == "error") co_return;  // never answer these (RFC 6120 §8.2.3)
+  if (type != "get" && type != "set") {
+    reply_error(stanza, StanzaError::BadRequest, "type must be get, set, result or error");
+    co_return;
+  }
+  if (stanza.child_count() != 1) {
+    reply_error(stanza, StanzaError::BadRequest, "a get or set carries exactly one child element");
+    co_return;
+  }
+  const std::string_view to = stanza.attr("to");
+  const bool to_server = to.empty() || to == domain_;
+  const bool to_account = to == jid_->bare_view();
+  if (to_server || to_account) {
+    co_await handle_server_iq(stanza);
+    co_return;
+  }
+  // Routing to other entities comes with the router (the IM issue).
+  reply_error(stanza, StanzaError::ServiceUnavailable);
+}
+
+asio::awaitable<void> C2sSession::handle_server_iq(xml::Element iq) {
+  const bool get = iq.attr("type") == "get";
+  const xml::Element payload = iq.first_child();
+  if (payload.is("ping", kPing) && get) {  // XEP-0199 §4.2
+    reply_result(iq);
+  } else if (payload.is("query", kDiscoInfo) && get) {  // XEP-0030 §3.1
+    if (!payload.attr("node").empty()) {
+      reply_error(iq, StanzaError::ItemNotFound);
+      co_return;
+    }
+    xml::Document info = xml::Document::create("query", kDiscoInfo);
+    xml::Element identity = info.root().append_child("identity");
+    if (iq.attr("to").empty() || iq.attr("to") == domain_) {
+      identity.set_attr("category", "server");
+      identity.set_attr("type", "im");
+      identity.set_attr("name", "Parley");
+    } else {
+      identity.set_attr("category", "account");  // XEP-0030 on an account's bare JID
+      identity.set_attr("type", "registered");
+    }
+    for (std::string_view var : {kDiscoInfo, kDiscoItems, kPing, kRegister}) {
+      info.root().append_child("feature").set_attr("var", var);
+    }
+    reply_result(iq, std::move(info));
+  } else if (payload.is("query", kDiscoItems) && get) {  // XEP-0030 §4.1: nothing to list yet
+    if (!payload.attr("node").empty()) {
+      reply_error(iq, StanzaError::ItemNotFound);
+      co_return;
+    }
+    reply_result(iq, xml::Document::create("query", kDiscoItems));
+  } else if (payload.is("session", xml::ns::kSession) && !get) {  // RFC 3921 §3, now a no-op
+    session_established_ = true;
+    reply_result(iq);
+  } else if (payload.is("bind", xml::ns::kBind)) {
+    reply_error(iq, StanzaError::NotAllowed, "this stream has a resource bound already");
+  } else if (payload.is("query", kRegister)) {
+    co_await handle_register(iq);
+  } else {
+    // RFC 6120 §8.4: an IQ the server does not understand.
+    reply_error(iq, StanzaError::ServiceUnavailable);
+  }
+}
+
+void C2sSession::handle_bind(xml::Element iq) {
+  // RFC 6120 §7.6: a client-chosen or a server-generated resource.
+  const xml::Element resource_element = iq.first_child().child("resource", xml::ns::kBind);
+  std::string resource;
+  if (resource_element) {
+    auto prepared = Jid::prepare_resource(resource_element.text());
+    if (!prepared || prepared->empty()) {
+      reply_error(iq, StanzaError::JidMalformed, "the resource cannot be prepared (RFC 7622)");
+      return;
+    }
+    resource = std::move(*prepared);
+  } else {
+    resource = "parley-" + hex(sasl::random_bytes(6));
+  }
+  auto full = Jid::from_parts(authenticated_user_, domain_, resource);
+  if (!full) {
+    reply_error(iq, StanzaError::JidMalformed, "the resulting JID is too long");
+    return;
+  }
+  // §7.7.2.2: the same full JID twice: the older session goes (Prosody and ejabberd's default).
+  if (auto old = state_ref_.sessions.bind(*full, shared_from_this())) {
+    state_ref_.log->info("c2s#{}: {} is replaced by a new session", old->number(), full->full());
+    old->shutdown(xml::StreamError::Conflict, "replaced by a new session with the same resource");
+  }
+  jid_ = std::move(*full);
+  xml::Document bind = xml::Document::create("bind", xml::ns::kBind);
+  bind.root().append_child("jid").append_text(jid_->full());
+  reply_result(iq, std::move(bind));
+  state_ref_.log->info("c2s#{} {} bound {}", number_, peer_, jid_->full());
+}
+
+// XEP-0077: registration before authentication (when enabled), and for a logged-in user the
+// password change (§3.3) and account removal (§3.2).
+asio::awaitable<void> C2sSession::handle_register(xml::Element iq) {
+  const xml::Element query = iq.first_child();
+  const bool logged_in = !authenticated_user_.empty();
+  if (iq.attr("type") == "get") {
+    xml::Document form = xml::Document::create("query", kRegister);
+    if (logged_in) {
+      form.root().append_child("registered");
+      form.root().append_child("username").append_text(authenticated_user_);
+      form.root().append_child("password");
+    } else {
+      form.root().append_child("instructions").append_text("Choose a user name and password.");
+      form.root().append_child("username");
+      form.root().append_child("password");
+    }
+    reply_result(iq, std::move(form));
+    co_return;
+  }
+  if (query.child("remove", kRegister)) {
+    if (!logged_in) {
+      reply_error(iq, StanzaError::NotAuthorized, "log in to remove an account");
+      co_return;
+    }
+    auto result = co_await run_storage(
+        *state_ref_.storage, [domain = domain_, user = authenticated_user_](storage::Stores& s) {
+          return s.accounts.remove(domain, user);
+        });
+    if (state_ == State::Closed) co_return;
+    if (result != storage::Result::Ok) {
+      reply_error(iq, StanzaError::ItemNotFound);
+      co_return;
+    }
+    reply_result(iq);
+    state_ref_.log->info("c2s#{} {} removed the account {}@{}", number_, peer_, authenticated_user_,
+                         domain_);
+    // §3.2: every session of the account ends.
+    for (auto& s : state_ref_.sessions.sessions_of(jid_->bare())) {
+      if (s.get() != this) s->shutdown(xml::StreamError::NotAuthorized, "the account was removed");
+    }
+    stream_error(xml::StreamError::NotAuthorized, "the account was removed");
+    co_return;
+  }
+  const std::string username = query.child("username", kRegister).text();
+  const std::string password_text = query.child("password", kRegister).text();
+  const auto password = sasl::saslprep(password_text, sasl::Unassigned::Refuse);
+  if (!password || password->empty()) {
+    reply_error(iq, StanzaError::NotAcceptable, "the password is empty or not allowed");
+    co_return;
+  }
+  const auto user = Jid::prepare_localpart(username, /*stored=*/true);
+  if (!user || user->empty()) {
+    reply_error(iq, StanzaError::NotAcceptable, "the user name is not allowed");
+    co_return;
+  }
+  if (logged_in && *user != authenticated_user_) {
+    reply_error(iq, StanzaError::NotAuthorized, "a user may change only their own password");
+    co_return;
+  }
+  if (!logged_in && !state_ref_.registrations.allow(
+                        peer_address_, config_->limits.registrations_per_address_per_hour,
+                        RegistrationLimiter::Clock::now())) {
+    reply_error(iq, StanzaError::ResourceConstraint, "too many registrations from your address");
+    co_return;
+  }
+  const auto iterations = config_->scram_iterations;
+  auto result = co_await run_storage(
+      *state_ref_.storage, [domain = domain_, user = *user, password = *password, iterations,
+                            logged_in](storage::Stores& s) {
+        const auto creds = sasl::make_credentials(password, iterations);
+        return logged_in ? s.accounts.set_credentials(domain, user, creds)
+                         : s.accounts.create(domain, user, creds);
+      });
+  if (state_ == State::Closed) co_return;
+  if (result == storage::Result::AlreadyExists) {
+    reply_error(iq, StanzaError::Conflict, "the user name is taken");
+    co_return;
+  }
+  if (result != storage::Result::Ok) {
+    reply_error(iq, StanzaError::ItemNotFound);
+    co_return;
+  }
+  state_ref_.log->info("c2s#{} {} {} {}@{}", number_, peer_,
+                       logged_in ? "changed the password of" : "registered", *user, domain_);
+  reply_result(iq);
+}
+
+void C2sSession::reply_result(xml::Element iq, std::optional<xml::Document> payload) {
+  xml::Document reply = xml::Document::create("iq", xml::ns::kClient);
+  xml::Element root = reply.root();
+  if (auto id = iq.find_attr("id")) root.set_attr("id", *id);
+  root.set_attr("type", "result");
+  if (!iq.attr("to").empty()) root.set_attr("from", iq.attr("to"));
+  if (jid_) root.set_attr("to", jid_->full());
+  if (payload) root.append_copy(payload->root());
+  send(root);
+}
+
+void C2sSession::reply_error(xml::Element stanza, StanzaError condition, std::string_view text) {
+  xml::Document reply = make_error(stanza, condition, domain_, text);
+  if (jid_) reply.root().set_attr("to", jid_->full());
+  send(reply.root());
+}
+
+// --- Stream and socket ------------------------------------------------------------------------
+
 void C2sSession::stream_error(xml::StreamError condition, std::string_view reason) {
   if (state_ == State::Closing || state_ == State::Closed) return;
+  if (handshaking_) {
+    // Nothing can be written in the middle of a TLS handshake.
+    close_socket();
+    return;
+  }
   // RFC 6120 §4.9.1.2: even an error before the peer's header goes after a header of ours.
   if (!header_sent_) send_stream_header({});
   // RFC 6120 §4.9.1.1: <stream:error/>, then the closing tag, then close.
@@ -270,8 +892,8 @@ void C2sSession::stream_error(xml::StreamError condition, std::string_view reaso
   xml::StreamHeader ours;
   ours.prefix = kStreamPrefix;
   xml::write_stream_close(out, ours);
-  context_.log->info("c2s#{} stream error {} sent to {}: {}", number_, xml::to_string(condition),
-                     peer_, loggable(reason));
+  state_ref_.log->info("c2s#{} stream error {} sent to {}: {}", number_, xml::to_string(condition),
+                       jid_ ? jid_->full() : peer_, loggable(reason));
   send(std::move(out));
   begin_close();
 }
@@ -282,11 +904,17 @@ void C2sSession::shutdown(xml::StreamError condition, std::string_view reason) {
 
 void C2sSession::abort() { close_socket(); }
 
+void C2sSession::send(xml::Element element) {
+  std::string out;
+  xml::write_element(out, element, kWriteContext);
+  send(std::move(out));
+}
+
 void C2sSession::send(std::string bytes) {
   if (state_ == State::Closed || write_done_) return;
   if (queued_.size() + writing_.size() + bytes.size() > kMaxQueuedBytes) {
-    context_.log->warn("c2s#{} {} does not read what we send; dropping the connection", number_,
-                       peer_);
+    state_ref_.log->warn("c2s#{} {} does not read what we send; dropping the connection", number_,
+                         peer_);
     close_socket();
     return;
   }
@@ -297,6 +925,7 @@ void C2sSession::send(std::string bytes) {
 void C2sSession::begin_close() {
   if (state_ == State::Closing || state_ == State::Closed) return;
   state_ = State::Closing;
+  if (jid_) state_ref_.sessions.unbind(*jid_, this);
   close_deadline_.expires_after(kCloseTimeout);
   close_deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->close_socket();
@@ -307,12 +936,15 @@ void C2sSession::begin_close() {
 void C2sSession::close_socket() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  if (jid_) state_ref_.sessions.unbind(*jid_, this);
   boost::system::error_code ignored;
   socket_.close(ignored);
   wake_writer_.cancel();
+  flushed_.cancel();
   close_deadline_.cancel();
+  auth_deadline_.cancel();
   queued_.clear();
-  context_.log->info("c2s#{} connection to {} closed", number_, peer_);
+  state_ref_.log->info("c2s#{} connection to {} closed", number_, peer_);
   if (context_.on_closed) context_.on_closed(number_);
 }
 

@@ -1,10 +1,11 @@
-// One client-to-server XML stream (RFC 6120 §4) over one TCP connection.
+// One client-to-server XML stream (RFC 6120) over one TCP connection: stream negotiation (§4),
+// STARTTLS (§5) or direct TLS (XEP-0368), SASL (§6: SCRAM-SHA-1/256 with -PLUS channel binding,
+// PLAIN over TLS), resource binding (§7), the RFC 3921 session feature, and the server's own IQs
+// (XEP-0199 ping, XEP-0030 disco, XEP-0077 registration and password change).
 //
-// For now a session opens the stream (§4.7), offers no features yet, answers stream errors
-// (§4.9) and closes cleanly (§4.4); stanzas are read and dropped. TLS, SASL and binding come later.
-//
-// Two coroutines: one reads into a fixed 4 KiB buffer and feeds the stream parser, one drains the
-// write queue. Memory per connection is bounded by the read buffer, the parser's limits
+// Two coroutines: one reads into a fixed 4 KiB buffer, feeds the stream parser and handles each
+// event in turn (awaiting storage where needed, so a client's stanzas are handled in order), one
+// drains the write queue. Memory per connection is bounded by the read buffer, the parser's limits
 // (xml::ParserLimits) and kMaxQueuedBytes of unsent output.
 //
 // Thread-safety: none; every call happens on the session's executor (one io_context thread).
@@ -19,24 +20,38 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
-#include "core/stream_id.hpp"
+#include "core/jid.hpp"
+#include "core/sasl/channel_binding.hpp"
+#include "core/sasl/sasl_error.hpp"
+#include "core/stanza_error.hpp"
 #include "xml/stream_error.hpp"
 #include "xml/stream_parser.hpp"
 
-namespace spdlog {
-class logger;
+namespace boost::asio::ssl {
+template <typename Stream>
+class stream;
 }
 
 namespace parley::core {
 
-// What every c2s session shares. Owned by the listener, outlives its sessions.
+struct Config;
+struct ServerState;
+namespace sasl {
+class ScramServer;
+}
+namespace tls {
+class ServerContexts;
+}
+
+// What every c2s session of one listener shares. Owned by the listener, outlives its sessions.
 struct C2sContext {
-  std::string domain;
-  std::shared_ptr<spdlog::logger> log;
-  StreamIdSource make_stream_id;
+  ServerState* state = nullptr;
+  // XEP-0368 listener: TLS starts at once, before the stream.
+  bool direct_tls = false;
   // Called once when the session has closed its socket (on the session's executor).
   std::function<void(std::uint64_t session_number)> on_closed;
 };
@@ -53,51 +68,103 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   static constexpr std::size_t kMaxDiscardBytes = 64 * 1024;
 
   C2sSession(boost::asio::ip::tcp::socket socket, const C2sContext& context, std::uint64_t number);
+  ~C2sSession();
   C2sSession(const C2sSession&) = delete;
   C2sSession& operator=(const C2sSession&) = delete;
 
   // Starts reading and writing. REQUIRES: called once.
   void start();
-  // Ends the stream with a stream error (e.g. system-shutdown) and closes the connection.
+  // Ends the stream with a stream error (e.g. system-shutdown, conflict) and closes the connection.
   void shutdown(xml::StreamError condition, std::string_view reason);
   // Closes the socket now, without a goodbye.
   void abort();
 
   std::uint64_t number() const { return number_; }
   const std::string& peer() const { return peer_; }
+  // The bound full JID; nullopt before resource binding.
+  const std::optional<Jid>& jid() const { return jid_; }
 
  private:
   enum class State : std::uint8_t {
-    AwaitingHeader,  // connected, no stream header from the peer yet
+    AwaitingHeader,  // connected (or restarted), no stream header from the peer yet
     Open,            // headers exchanged
     Closing,         // our last bytes are queued; reading only to notice the peer's close
     Closed,          // socket closed
   };
+  using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
 
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
-  void process_events();
+  boost::asio::awaitable<void> process_events();
+  boost::asio::awaitable<void> handle_element(xml::Document document);
+  boost::asio::awaitable<bool> start_tls();
+  boost::asio::awaitable<void> flush();
   void on_stream_opened();
+  void send_features();
   void send_stream_header(std::string_view to);
   void stream_error(xml::StreamError condition, std::string_view reason);
   void begin_close();
   void send(std::string bytes);
+  void send(xml::Element element);
   void close_socket();
+  void arm_auth_timeout();
+
+  // SASL (RFC 6120 §6).
+  boost::asio::awaitable<void> handle_auth(xml::Element auth);
+  boost::asio::awaitable<void> handle_response(xml::Element response);
+  boost::asio::awaitable<void> scram_first(std::string message);
+  boost::asio::awaitable<void> plain(std::string message);
+  // Sends <failure/>; a failure that `counts` is slowed down (AuthThrottle) and counted towards
+  // Limits::max_auth_failures.
+  boost::asio::awaitable<void> sasl_failure(sasl::SaslError condition, std::string_view why,
+                                            bool counts = true);
+  void sasl_success(std::string_view username, std::string_view additional_data);
+  std::vector<std::string> offered_mechanisms() const;
+  bool tls_active() const { return tls_ != nullptr; }
+
+  // Stanzas.
+  boost::asio::awaitable<void> handle_stanza(xml::Document document);
+  boost::asio::awaitable<void> handle_server_iq(xml::Element iq);
+  boost::asio::awaitable<void> handle_register(xml::Element iq);
+  void handle_bind(xml::Element iq);
+  void reply_result(xml::Element iq, std::optional<xml::Document> payload = std::nullopt);
+  void reply_error(xml::Element stanza, StanzaError condition, std::string_view text = {});
 
   boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<TlsStream> tls_;
+  std::shared_ptr<tls::ServerContexts> tls_contexts_;  // the set this connection started with
+  std::shared_ptr<const Config> config_;               // likewise
   boost::asio::steady_timer wake_writer_;  // expires never; cancelled to wake write_loop
+  boost::asio::steady_timer flushed_;      // cancelled by write_loop when the queue drains
   boost::asio::steady_timer close_deadline_;
+  boost::asio::steady_timer auth_deadline_;  // connection-timeout before authentication
   const C2sContext& context_;
+  ServerState& state_ref_;
   const std::uint64_t number_;
   std::string peer_;
+  std::string peer_address_;  // the IP address alone, for throttling
   xml::StreamParser parser_;
   State state_ = State::AwaitingHeader;
   bool header_sent_ = false;
   bool read_done_ = false;
   bool write_done_ = false;
+  bool write_in_flight_ = false;
   std::string queued_;   // bytes waiting for write_loop
   std::string writing_;  // bytes of the write in flight
   std::size_t discarded_ = 0;
+
+  std::string domain_;                        // the served domain this stream is for
+  sasl::ChannelBindings bindings_;            // of the TLS connection, once established
+  std::unique_ptr<sasl::ScramServer> scram_;  // SCRAM exchange under way
+  std::string scram_hash_;                    // "SHA-1", "SHA-256"
+  bool scram_awaiting_first_ = false;         // <auth/> had no initial response
+  bool plain_pending_ = false;                // PLAIN <auth/> had no initial response
+  std::string mechanism_;                     // of the exchange under way or done
+  bool handshaking_ = false;                  // a TLS handshake is under way
+  std::string authenticated_user_;            // nodeprepped localpart, once SASL succeeded
+  unsigned auth_failures_ = 0;
+  std::optional<Jid> jid_;            // once bound
+  bool session_established_ = false;  // RFC 3921 <session/>
   std::array<char, kReadBufferBytes> read_buffer_{};
 };
 

@@ -1,110 +1,287 @@
 #include "core/server.hpp"
 
+#include <fcntl.h>
 #include <spdlog/logger.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <future>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 
 #include "core/c2s_listener.hpp"
 #include "core/endpoint.hpp"
+#include "core/sasl/credentials.hpp"
+#include "core/sasl/random.hpp"
+#include "core/server_state.hpp"
 #include "core/tls/self_signed.hpp"
+#include "core/tls/server_contexts.hpp"
+#include "storage/worker.hpp"
 
 namespace parley::core {
 
 namespace asio = boost::asio;
 
+namespace {
+
+constexpr std::size_t kScramSecretBytes = 32;
+
+// The SCRAM secret (sasl::ScramServerOptions::unknown_user_secret) lives in the data directory so
+// that fake salts of unknown users stay the same across restarts.
+std::string load_or_create_secret(const std::filesystem::path& file) {
+  if (std::filesystem::exists(file)) {
+    std::ifstream in(file, std::ios::binary);
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (secret.size() >= 16) return secret;
+    throw std::runtime_error("the secret file " + file.string() +
+                             " is damaged; remove it and Parley makes a new one");
+  }
+  const std::string secret = sasl::random_bytes(kScramSecretBytes);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + file.string());
+  const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + file.string());
+  return secret;
+}
+
+// Self-signed certificates for the domains that name none (first start, or a new domain).
+void ensure_certificates(const Config& config, spdlog::logger& log) {
+  for (const VirtualHost& host : config.hosts) {
+    if (!host.certificate.empty()) continue;
+    const auto cert = config.certificate_file(host);
+    const auto key = config.private_key_file(host);
+    if (tls::ensure_self_signed(cert, key, host.domain)) {
+      log.info(
+          "generated a self-signed certificate for {}: {} (key {}); clients will ask their users "
+          "to accept it: replace it with a certificate from a CA for production use",
+          host.domain, cert.string(), key.string());
+    }
+  }
+}
+
+// 16 characters a person can type: lowercase letters and digits without look-alikes.
+std::string demo_password() {
+  static constexpr std::string_view kAlphabet = "abcdefghijkmnpqrstuvwxyz23456789";
+  std::string out;
+  for (unsigned char b : sasl::random_bytes(16)) out += kAlphabet[b % kAlphabet.size()];
+  return out;
+}
+
+}  // namespace
+
 struct Server::Impl {
-  Impl(Config c, std::shared_ptr<spdlog::logger> l, StreamIdSource ids)
-      : config(std::move(c)),
-        log(std::move(l)),
-        c2s(io.get_executor(), C2sContext{config.default_host().domain, log, std::move(ids), nullptr}) {}
+  Impl(Config c, std::shared_ptr<spdlog::logger> l, StreamIdSource ids) {
+    state.config = std::make_shared<const Config>(std::move(c));
+    state.log = std::move(l);
+    state.make_stream_id = std::move(ids);
+  }
 
   void stop_now() {
     if (stopping) return;
     stopping = true;
-    log->info("shutting down: closing {} client stream(s)", c2s.session_count());
-    c2s.stop(xml::StreamError::SystemShutdown, "the server is shutting down", [this] {
-      // Nothing left to wait for: let io.run() return.
-      if (signals) {
+    std::size_t open = 0;
+    for (auto* l : {c2s.get(), c2s_tls.get()}) open += l ? l->session_count() : 0;
+    state.log->info("shutting down: closing {} client stream(s)", open);
+    for (auto* l : {c2s.get(), c2s_tls.get()}) {
+      if (!l) continue;
+      ++draining;
+      l->stop(xml::StreamError::SystemShutdown, "the server is shutting down", [this] {
+        if (--draining > 0) return;
+        // Nothing left to wait for: let io.run() return.
         boost::system::error_code ignored;
-        signals->cancel(ignored);
-      }
-    });
+        if (signals) signals->cancel(ignored);
+        if (hup) hup->cancel(ignored);
+      });
+    }
+  }
+
+  std::size_t session_count() const {
+    std::size_t n = 0;
+    for (auto* l : {c2s.get(), c2s_tls.get()}) n += l ? l->session_count() : 0;
+    return n;
   }
 
   void wait_for_signal() {
     signals->async_wait([this](const boost::system::error_code& ec, int signal) {
       if (ec) return;  // cancelled: shutdown finished
       if (!stopping) {
-        log->info("received {}; stopping (send it again to close connections at once)",
-                  signal == SIGINT ? "SIGINT" : "SIGTERM");
+        state.log->info("received {}; stopping (send it again to close connections at once)",
+                        signal == SIGINT ? "SIGINT" : "SIGTERM");
         stop_now();
-        if (c2s.session_count() > 0) wait_for_signal();
+        if (session_count() > 0) wait_for_signal();
       } else {
-        log->warn("received a second signal; closing every connection now");
-        c2s.abort_all();
+        state.log->warn("received a second signal; closing every connection now");
+        for (auto* l : {c2s.get(), c2s_tls.get()}) {
+          if (l) l->abort_all();
+        }
       }
     });
   }
 
+  void wait_for_hup() {
+    hup->async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec || stopping) return;
+      reload();
+      wait_for_hup();
+    });
+  }
+
+  // SIGHUP: new configuration and certificates for new streams; open streams keep theirs.
+  void reload() {
+    state.log->info("received SIGHUP; reloading the configuration and certificates");
+    try {
+      Config next = reloader ? reloader() : Config(*state.config);
+      if (auto problem = validate(next)) throw std::invalid_argument(*problem);
+      const Config& current = *state.config;
+      if (next.data_dir != current.data_dir || next.c2s.port != current.c2s.port ||
+          next.c2s_tls.port != current.c2s_tls.port || next.bind_address != current.bind_address) {
+        state.log->warn(
+            "the data directory and listeners change only with a restart; "
+            "keeping the current ones");
+        next.data_dir = current.data_dir;
+        next.c2s = current.c2s;
+        next.c2s_tls = current.c2s_tls;
+        next.bind_address = current.bind_address;
+      }
+      ensure_certificates(next, *state.log);
+      auto contexts = tls::ServerContexts::load(next, "xmpp-client");
+      state.config = std::make_shared<const Config>(std::move(next));
+      state.c2s_tls = std::move(contexts);
+      state.log->info("reloaded: serving {} domain(s); open streams keep their settings",
+                      state.config->hosts.size());
+    } catch (const std::exception& e) {
+      state.log->error("reload failed, the previous configuration stays in force: {}", e.what());
+    }
+  }
+
+  std::unique_ptr<C2sListener> start_listener(const ListenerConfig& listener, bool direct_tls,
+                                              std::string& address, std::uint16_t& port) {
+    if (!listener.port) return nullptr;
+    auto l = std::make_unique<C2sListener>(io.get_executor(), C2sContext{&state, direct_tls, {}});
+    const std::string& bind =
+        listener.address.empty() ? state.config->bind_address : listener.address;
+    const auto endpoint = l->bind(bind, *listener.port);
+    address = format_endpoint(endpoint);
+    port = endpoint.port();
+    return l;
+  }
+
   asio::io_context io{1};  // one thread for now; one io_context per shard later (DESIGN.md)
-  Config config;
-  std::shared_ptr<spdlog::logger> log;
-  C2sListener c2s;
+  ServerState state;
+  std::unique_ptr<storage::Worker> storage;
+  std::unique_ptr<C2sListener> c2s;
+  std::unique_ptr<C2sListener> c2s_tls;
   std::optional<asio::signal_set> signals;
+  std::optional<asio::signal_set> hup;
+  std::function<Config()> reloader;
   std::string c2s_address;
+  std::string c2s_tls_address;
   std::uint16_t c2s_port = 0;
+  std::uint16_t c2s_tls_port = 0;
+  int draining = 0;
   bool stopping = false;
 };
 
 Server::Server(Config config, std::shared_ptr<spdlog::logger> log, StreamIdSource stream_ids)
     : impl_(std::make_unique<Impl>(std::move(config), std::move(log), std::move(stream_ids))) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  // Sessions and listeners go before the storage thread they post to.
+  impl_->c2s.reset();
+  impl_->c2s_tls.reset();
+  if (impl_->storage) impl_->storage->stop();
+}
 
 void Server::start() {
-  const Config& config = impl_->config;
-  auto& log = *impl_->log;
+  Impl& impl = *impl_;
+  const Config& config = *impl.state.config;
+  auto& log = *impl.state.log;
   if (auto problem = validate(config)) throw std::invalid_argument(*problem);
 
-  std::filesystem::create_directories(config.data_dir);
-  const VirtualHost& host = config.default_host();
-  const auto cert = config.certificate_file(host);
-  const auto key = config.private_key_file(host);
-  if (tls::ensure_self_signed(cert, key, host.domain)) {
-    log.info(
-        "generated a self-signed certificate for {}: {} (key {}); replace them with a "
-        "certificate from a CA for production use",
-        host.domain, cert.string(), key.string());
-  } else {
-    log.info("using the certificate {} (key {})", cert.string(), key.string());
+  if (std::filesystem::create_directories(config.data_dir)) {
+    // It will hold private keys and the database: for Parley's user only.
+    std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
   }
+  ensure_certificates(config, log);
+  impl.state.scram_secret = load_or_create_secret(config.data_dir / "scram-secret");
 
-  const auto endpoint = impl_->c2s.bind(config.bind_address, config.c2s.port.value_or(kDefaultC2sPort));
-  impl_->c2s_address = format_endpoint(endpoint);
-  impl_->c2s_port = endpoint.port();
-  log.info("listening for clients on {} (serving {})", impl_->c2s_address, host.domain);
-  impl_->c2s.start();
+  storage::Worker::Options storage_options;
+  storage_options.database = config.database_file();
+  storage_options.on_error = [log = impl.state.log](std::string_view what) {
+    log->error("storage: {}", what);
+  };
+  impl.storage = std::make_unique<storage::Worker>(std::move(storage_options));
+  impl.state.storage = impl.storage.get();
+  log.info("database: {}", config.database_file().string());
+
+  impl.state.c2s_tls = tls::ServerContexts::load(config, "xmpp-client");
+
+  impl.c2s = impl.start_listener(config.c2s, false, impl.c2s_address, impl.c2s_port);
+  impl.c2s_tls = impl.start_listener(config.c2s_tls, true, impl.c2s_tls_address, impl.c2s_tls_port);
+  std::string domains;
+  for (const auto& h : config.hosts) domains += (domains.empty() ? "" : ", ") + h.domain;
+  if (impl.c2s) {
+    log.info("listening for clients on {} (STARTTLS{}); serving {}", impl.c2s_address,
+             config.c2s_require_tls ? " required" : " optional", domains);
+    impl.c2s->start();
+  }
+  if (impl.c2s_tls) {
+    log.info("listening for clients on {} (direct TLS, XEP-0368)", impl.c2s_tls_address);
+    impl.c2s_tls->start();
+  }
 }
 
 const std::string& Server::c2s_address() const { return impl_->c2s_address; }
-
 std::uint16_t Server::c2s_port() const { return impl_->c2s_port; }
+std::uint16_t Server::c2s_tls_port() const { return impl_->c2s_tls_port; }
+
+std::optional<std::string> Server::ensure_demo_account(const std::string& user) {
+  const Config& config = *impl_->state.config;
+  const std::string domain = config.default_host().domain;
+  std::optional<std::string> created;
+  std::promise<void> done;
+  auto future = done.get_future();
+  const bool queued = impl_->storage->post([&](storage::Stores& s) {
+    try {
+      if (!s.accounts.exists(domain, user)) {
+        std::string password = demo_password();
+        const auto creds = sasl::make_credentials(password, config.scram_iterations);
+        if (s.accounts.create(domain, user, creds) == storage::Result::Ok) created = password;
+      }
+      done.set_value();
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  if (!queued) throw std::runtime_error("storage is not running");
+  future.get();
+  return created;
+}
+
+void Server::set_reloader(std::function<Config()> reloader) {
+  impl_->reloader = std::move(reloader);
+}
 
 void Server::stop_on_signals() {
   impl_->signals.emplace(impl_->io, SIGINT, SIGTERM);
   impl_->wait_for_signal();
+  impl_->hup.emplace(impl_->io, SIGHUP);
+  impl_->wait_for_hup();
 }
 
 void Server::run() {
   impl_->io.run();
-  impl_->log->info("stopped");
+  impl_->state.log->info("stopped");
 }
 
 void Server::stop() {

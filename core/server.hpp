@@ -1,5 +1,6 @@
-// The running server: data directory, TLS material, the c2s listener and the event loop, and an
-// orderly shutdown (every open stream gets RFC 6120 §4.9.3.20 system-shutdown before it closes).
+// The running server: data directory, TLS material, storage, the c2s listeners (STARTTLS on 5222,
+// direct TLS on 5223) and the event loop; SIGHUP reloads configuration and certificates without
+// dropping sessions; shutdown ends every stream with RFC 6120 §4.9.3.20 system-shutdown.
 //
 // Asio stays out of this header so that app/ and tests need not compile it.
 // Thread-safety: stop() may be called from any thread; everything else from the thread that owns
@@ -7,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/config.hpp"
@@ -28,16 +31,24 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Creates the data directory, generates a self-signed certificate there when the domain has
-  // none, binds the c2s listener and starts accepting. Throws std::exception with an
-  // operator-readable what() when any of that fails.
+  // Creates the data directory, generates a self-signed certificate for each domain that has
+  // none, opens the database, loads TLS contexts, binds the listeners and starts accepting.
+  // Throws std::exception with an operator-readable what() when any of that fails.
   void start();
-  // The bound c2s endpoint, e.g. "[::]:5222" or "127.0.0.1:40123". REQUIRES: start() succeeded.
+  // Bound endpoints and ports; 0 / "" for a disabled listener. REQUIRES: start() succeeded.
   const std::string& c2s_address() const;
   std::uint16_t c2s_port() const;
+  std::uint16_t c2s_tls_port() const;
 
-  // SIGINT and SIGTERM stop the server: the first gracefully, a second one closes every
-  // connection at once.
+  // Makes sure the account `user`@default domain exists; when it does not, creates it with a
+  // random password and returns that password. REQUIRES: start() succeeded; run() not running.
+  std::optional<std::string> ensure_demo_account(const std::string& user);
+
+  // Where SIGHUP gets the new configuration from (e.g. reading the config file again); without
+  // one, SIGHUP reloads the certificates of the configuration in force.
+  void set_reloader(std::function<Config()> reloader);
+  // SIGINT and SIGTERM stop the server (a second one closes every connection at once); SIGHUP
+  // reloads.
   void stop_on_signals();
   // Serves until stop(); returns once every connection has closed.
   void run();

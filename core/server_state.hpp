@@ -1,0 +1,66 @@
+// What the listeners and sessions of one server share: the configuration in force, TLS contexts,
+// storage, the session registry, the SASL throttle. Owned by core::Server, used on its io thread.
+// SIGHUP replaces `config` and `c2s_tls`; a session reads them when a stream starts and keeps the
+// shared_ptrs it read, so a reload never changes a stream under way.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/auth_throttle.hpp"
+#include "core/config.hpp"
+#include "core/session_registry.hpp"
+#include "core/stream_id.hpp"
+
+namespace spdlog {
+class logger;
+}
+namespace parley::storage {
+class Worker;
+}
+
+namespace parley::core {
+
+namespace tls {
+class ServerContexts;
+}
+
+// XEP-0077: how many accounts one IP address created recently.
+class RegistrationLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Whether `address` may register one more account now; counts it when it may.
+  bool allow(const std::string& address, unsigned per_hour, Clock::time_point now) {
+    auto& times = recent_[address];
+    while (!times.empty() && now - times.front() > std::chrono::hours(1)) times.pop_front();
+    if (times.size() >= per_hour) return false;
+    times.push_back(now);
+    if (recent_.size() > 10000) recent_.clear();  // a flood from many addresses: start over
+    return true;
+  }
+
+ private:
+  std::map<std::string, std::deque<Clock::time_point>> recent_;
+};
+
+struct ServerState {
+  std::shared_ptr<const Config> config;
+  std::shared_ptr<tls::ServerContexts> c2s_tls;
+  std::shared_ptr<spdlog::logger> log;
+  storage::Worker* storage = nullptr;
+  SessionRegistry sessions;
+  AuthThrottle auth_throttle;
+  RegistrationLimiter registrations;
+  // Secret for SCRAM's fake salts of unknown users (sasl::ScramServerOptions), kept in the data
+  // directory so that it survives restarts.
+  std::string scram_secret;
+  StreamIdSource make_stream_id = random_stream_id;
+  // Session numbers for the logs, unique across listeners.
+  std::uint64_t next_session_number = 1;
+};
+
+}  // namespace parley::core
