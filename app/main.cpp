@@ -478,7 +478,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every mistake on the command line exits 1, like every other
+    // error (CLI11's own codes, 105, 106, ..., tell a script nothing more).
+    return app.exit(e) == 0 ? 0 : 1;
   }
 
   if (serve_cmd->parsed()) return serve(serve_options);
