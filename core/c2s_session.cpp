@@ -529,10 +529,12 @@ asio::awaitable<void> C2sSession::scram_first(std::string message) {
   std::optional<sasl::ScramCredential> credential;
   if (auto user = Jid::prepare_localpart(*username)) {
     const std::string hash_name = scram_hash_;
-    auto creds = co_await run_storage(*state_ref_.storage,
-                                      [domain = domain_, user = *user](storage::Stores& s) {
-                                        return s.accounts.credentials(domain, user);
-                                      });
+    // The job is a named local: g++ 12 mishandles lambdas with init-captures built inside a
+    // co_await expression (their captured strings end up pointing into the coroutine frame).
+    auto job = [domain = domain_, user = *user](storage::Stores& s) {
+      return s.accounts.credentials(domain, user);
+    };
+    auto creds = co_await run_storage(*state_ref_.storage, std::move(job));
     if (state_ != State::Open || !scram_) co_return;
     if (creds) {
       if (const auto* c = pick(*creds, hash_name)) credential = *c;
@@ -580,18 +582,18 @@ asio::awaitable<void> C2sSession::plain(std::string message) {
   const auto user = Jid::prepare_localpart(parsed->authcid);
   // Verify on the storage thread: PBKDF2 takes milliseconds that socket threads must not spend.
   // Unknown users get the same work against a fake credential, so timing does not tell.
-  const bool ok = co_await run_storage(
-      *state_ref_.storage, [domain = domain_, user = user.value_or(std::string()),
-                            password = parsed->password, secret = state_ref_.scram_secret,
-                            iterations = config_->scram_iterations](storage::Stores& s) {
-        std::optional<std::vector<sasl::ScramCredential>> creds;
-        if (!user.empty()) creds = s.accounts.credentials(domain, user);
-        const sasl::ScramCredential* c = creds ? pick(*creds, sasl::kSha256) : nullptr;
-        if (c == nullptr && creds && !creds->empty()) c = &creds->front();
-        if (c != nullptr) return sasl::verify_password(*c, password);
-        (void)sasl::derive(sasl::kSha256, password, secret, iterations);
-        return false;
-      });
+  auto job = [domain = domain_, user = user.value_or(std::string()), password = parsed->password,
+              secret = state_ref_.scram_secret,
+              iterations = config_->scram_iterations](storage::Stores& s) {
+    std::optional<std::vector<sasl::ScramCredential>> creds;
+    if (!user.empty()) creds = s.accounts.credentials(domain, user);
+    const sasl::ScramCredential* c = creds ? pick(*creds, sasl::kSha256) : nullptr;
+    if (c == nullptr && creds && !creds->empty()) c = &creds->front();
+    if (c != nullptr) return sasl::verify_password(*c, password);
+    (void)sasl::derive(sasl::kSha256, password, secret, iterations);
+    return false;
+  };
+  const bool ok = co_await run_storage(*state_ref_.storage, std::move(job));
   if (state_ != State::Open) co_return;
   if (!ok || !user) {
     co_await sasl_failure(sasl::SaslError::NotAuthorized, "wrong user name or password");
@@ -793,10 +795,10 @@ asio::awaitable<void> C2sSession::handle_register(xml::Element iq) {
       reply_error(iq, StanzaError::NotAuthorized, "log in to remove an account");
       co_return;
     }
-    auto result = co_await run_storage(
-        *state_ref_.storage, [domain = domain_, user = authenticated_user_](storage::Stores& s) {
-          return s.accounts.remove(domain, user);
-        });
+    auto job = [domain = domain_, user = authenticated_user_](storage::Stores& s) {
+      return s.accounts.remove(domain, user);
+    };
+    auto result = co_await run_storage(*state_ref_.storage, std::move(job));
     if (state_ == State::Closed) co_return;
     if (result != storage::Result::Ok) {
       reply_error(iq, StanzaError::ItemNotFound);
@@ -835,13 +837,13 @@ asio::awaitable<void> C2sSession::handle_register(xml::Element iq) {
     co_return;
   }
   const auto iterations = config_->scram_iterations;
-  auto result = co_await run_storage(
-      *state_ref_.storage, [domain = domain_, user = *user, password = *password, iterations,
-                            logged_in](storage::Stores& s) {
-        const auto creds = sasl::make_credentials(password, iterations);
-        return logged_in ? s.accounts.set_credentials(domain, user, creds)
-                         : s.accounts.create(domain, user, creds);
-      });
+  auto job = [domain = domain_, user = *user, password = *password, iterations,
+              logged_in](storage::Stores& s) {
+    const auto creds = sasl::make_credentials(password, iterations);
+    return logged_in ? s.accounts.set_credentials(domain, user, creds)
+                     : s.accounts.create(domain, user, creds);
+  };
+  auto result = co_await run_storage(*state_ref_.storage, std::move(job));
   if (state_ == State::Closed) co_return;
   if (result == storage::Result::AlreadyExists) {
     reply_error(iq, StanzaError::Conflict, "the user name is taken");

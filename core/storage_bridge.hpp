@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -17,37 +18,55 @@
 
 namespace parley::core {
 
+namespace detail {
+
+// Trivially copyable on purpose: Asio's use_awaitable passes the initiation through a coroutine's
+// parameters, and g++ 12 copies class-type coroutine parameters bytewise in this path (seen as a
+// bad free of a lambda's captured std::string under ASan). The job travels as a raw pointer and
+// is owned again as soon as the initiation runs.
+template <class F>
+struct StorageInitiation {
+  storage::Worker* worker;
+  F* job;
+
+  template <class Handler>
+  void operator()(Handler handler) const {
+    using R = std::invoke_result_t<F&, storage::Stores&>;
+    std::shared_ptr<F> owned_job(job);
+    auto ex = boost::asio::get_associated_executor(handler);
+    auto shared = std::make_shared<Handler>(std::move(handler));
+    const bool queued = worker->post([owned_job, shared, ex](storage::Stores& s) {
+      std::exception_ptr error;
+      R result{};
+      try {
+        result = (*owned_job)(s);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      boost::asio::post(ex, [shared, error, result = std::move(result)]() mutable {
+        (*shared)(error, std::move(result));
+      });
+    });
+    if (!queued) {
+      boost::asio::post(ex, [shared]() mutable {
+        (*shared)(std::make_exception_ptr(std::runtime_error("storage is shutting down")), R{});
+      });
+    }
+  }
+};
+
+}  // namespace detail
+
+// co_await run_storage(worker, [..](storage::Stores& s) { return ...; }) runs the job on the
+// storage thread and resumes with its result on the caller's executor (its exception rethrown).
 // REQUIRES: `worker` outlives every job posted through it. Result types must be
 // default-constructible and movable.
 template <class F>
-auto run_storage(storage::Worker& worker, F job)
-    -> boost::asio::awaitable<std::invoke_result_t<F&, storage::Stores&>> {
+auto run_storage(storage::Worker& worker, F job) {
   using R = std::invoke_result_t<F&, storage::Stores&>;
-  using Signature = void(std::exception_ptr, R);
-  co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), Signature>(
-      [&worker, job = std::move(job)](auto handler) mutable {
-        auto ex = boost::asio::get_associated_executor(handler);
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        const bool queued =
-            worker.post([job = std::move(job), shared, ex](storage::Stores& s) mutable {
-              std::exception_ptr error;
-              R result{};
-              try {
-                result = job(s);
-              } catch (...) {
-                error = std::current_exception();
-              }
-              boost::asio::post(ex, [shared, error, result = std::move(result)]() mutable {
-                (*shared)(error, std::move(result));
-              });
-            });
-        if (!queued) {
-          boost::asio::post(ex, [shared]() mutable {
-            (*shared)(std::make_exception_ptr(std::runtime_error("storage is shutting down")), R{});
-          });
-        }
-      },
-      boost::asio::use_awaitable);
+  return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                     void(std::exception_ptr, R)>(
+      detail::StorageInitiation<F>{&worker, new F(std::move(job))}, boost::asio::use_awaitable);
 }
 
 }  // namespace parley::core

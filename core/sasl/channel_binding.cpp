@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace parley::core::sasl {
@@ -13,6 +14,7 @@ const std::string* ChannelBindings::find(std::string_view cb_name) const {
   const std::string* data = nullptr;
   if (cb_name == kTlsExporter) data = &tls_exporter;
   if (cb_name == kTlsServerEndPoint) data = &tls_server_end_point;
+  if (cb_name == kTlsUnique) data = &tls_unique;
   return data != nullptr && !data->empty() ? data : nullptr;
 }
 
@@ -20,6 +22,7 @@ std::vector<std::string_view> ChannelBindings::types() const {
   std::vector<std::string_view> out;
   if (!tls_exporter.empty()) out.push_back(kTlsExporter);
   if (!tls_server_end_point.empty()) out.push_back(kTlsServerEndPoint);
+  if (!tls_unique.empty() && advertise_tls_unique) out.push_back(kTlsUnique);
   return out;
 }
 
@@ -61,8 +64,23 @@ std::string tls_server_end_point(ssl_st* ssl) {
   return std::string(reinterpret_cast<const char*>(digest), n);
 }
 
+std::string tls_unique(ssl_st* ssl) {
+  if (ssl == nullptr || SSL_is_init_finished(ssl) != 1) return {};
+  // RFC 5929 §3.1: the first Finished message of the handshake: the client's in a full
+  // handshake, the server's in an abbreviated (resumed) one.
+  const bool resumed = SSL_session_reused(ssl) == 1;
+  const bool peer_first = (SSL_is_server(ssl) == 1) != resumed;
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  const std::size_t n = peer_first ? SSL_get_peer_finished(ssl, buf, sizeof buf)
+                                   : SSL_get_finished(ssl, buf, sizeof buf);
+  return std::string(reinterpret_cast<const char*>(buf), std::min(n, sizeof buf));
+}
+
 ChannelBindings channel_bindings(ssl_st* ssl) {
-  return ChannelBindings{tls_exporter(ssl), tls_server_end_point(ssl)};
+  ChannelBindings b{tls_exporter(ssl), tls_server_end_point(ssl), tls_unique(ssl), false};
+  // tls-unique is defined for TLS 1.2 and below only (RFC 9266 §3): advertised there alone.
+  b.advertise_tls_unique = ssl != nullptr && SSL_version(ssl) < TLS1_3_VERSION;
+  return b;
 }
 
 }  // namespace parley::core::sasl

@@ -13,6 +13,7 @@ namespace parley::core::sasl {
 
 inline constexpr std::string_view kTlsExporter = "tls-exporter";
 inline constexpr std::string_view kTlsServerEndPoint = "tls-server-end-point";
+inline constexpr std::string_view kTlsUnique = "tls-unique";
 
 // The channel-binding data of one connection; an empty string means "not available". The server
 // offers the -PLUS mechanisms exactly when at least one is available (see ScramServer: a client
@@ -20,8 +21,16 @@ inline constexpr std::string_view kTlsServerEndPoint = "tls-server-end-point";
 struct ChannelBindings {
   std::string tls_exporter;
   std::string tls_server_end_point;
+  // RFC 5929 §3: the first Finished message. Defined for TLS 1.2 and below, and advertised only
+  // there; still accepted on TLS 1.3, because clients built on Python's ssl module (slixmpp 1.8)
+  // know no other type and send it there. In TLS 1.3 the Finished message is a MAC over the whole
+  // handshake transcript, so it is still unique to the connection. See docs/SECURITY.md.
+  std::string tls_unique;
+  bool advertise_tls_unique = false;
 
-  bool any() const { return !tls_exporter.empty() || !tls_server_end_point.empty(); }
+  bool any() const {
+    return !tls_exporter.empty() || !tls_server_end_point.empty() || !tls_unique.empty();
+  }
   // The data for a cb-name, or nullptr when it is unknown or unavailable.
   const std::string* find(std::string_view cb_name) const;
   // The available types, to advertise (XEP-0440 <sasl-channel-binding/>).
@@ -39,7 +48,10 @@ std::string tls_exporter(ssl_st* ssl);
 // for which RFC 5929 leaves the binding undefined.
 std::string tls_server_end_point(ssl_st* ssl);
 
-// Both of the above.
+// RFC 5929 §3.1 (see ChannelBindings::tls_unique).
+std::string tls_unique(ssl_st* ssl);
+
+// All of the above.
 ChannelBindings channel_bindings(ssl_st* ssl);
 
 }  // namespace parley::core::sasl
