@@ -151,6 +151,7 @@ struct ServeOptions {
   ConfigFlags flags;
   std::filesystem::path port_file;
   bool verbose = false;
+  bool demo_account = false;
 };
 
 spdlog::level::level_enum to_spdlog_level(const std::string& level) {
@@ -178,12 +179,14 @@ std::shared_ptr<spdlog::logger> make_logger(const Config& config, bool verbose) 
 
 // Written after binding, so that whoever started us with --c2s-port 0 learns the port. The rename
 // makes the file appear complete or not at all.
-void write_port_file(const std::filesystem::path& path, std::uint16_t port) {
+// Line 1: the c2s (STARTTLS) port; line 2: the direct TLS port (0 when disabled).
+void write_port_file(const std::filesystem::path& path, std::uint16_t port,
+                     std::uint16_t tls_port) {
   auto temporary = path;
   temporary += ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
-    out << port << '\n';
+    out << port << '\n' << tls_port << '\n';
     out.close();
     if (!out) throw std::runtime_error("cannot write the port file " + temporary.string());
   }
@@ -213,7 +216,21 @@ int serve(const ServeOptions& options) {
       return parley::core::load_config(file, overrides);
     });
     server.start();
-    if (!options.port_file.empty()) write_port_file(options.port_file, server.c2s_port());
+    if (options.demo_account) {
+      // The quick start: an account to log in with at once, announced where the user looks.
+      const std::string jid = "demo@" + config->default_host().domain;
+      if (auto password = server.ensure_demo_account("demo")) {
+        log->info("created the demo account {} with the password {}", jid, *password);
+        std::cout << "\n  Demo account: " << jid << "\n  Password:     " << *password
+                  << "\n  (change it with: parley passwd " << jid << ")\n\n"
+                  << std::flush;
+      } else {
+        log->info("the demo account {} exists; `parley passwd {}` sets a new password", jid, jid);
+      }
+    }
+    if (!options.port_file.empty()) {
+      write_port_file(options.port_file, server.c2s_port(), server.c2s_tls_port());
+    }
     server.stop_on_signals();
     server.run();
     return 0;
@@ -424,8 +441,12 @@ int main(int argc, char** argv) {
       "serve", "Run the server until SIGINT/SIGTERM; SIGHUP reloads the configuration");
   serve_options.flags.add_to(serve_cmd);
   serve_cmd->add_option("--port-file", serve_options.port_file,
-                        "After binding, write the c2s port to this file (for scripts and tests)");
+                        "After binding, write the c2s port and the direct TLS port to this file, "
+                        "one per line (for scripts and tests)");
   serve_cmd->add_flag("-v,--verbose", serve_options.verbose, "Log debug messages too");
+  serve_cmd->add_flag("--demo-account", serve_options.demo_account,
+                      "Create the account demo@DOMAIN with a random password on first start and "
+                      "print it (the quick start uses this)");
 
   CheckCommand check_options;
   CLI::App* check_cmd = app.add_subcommand(

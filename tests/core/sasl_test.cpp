@@ -545,7 +545,8 @@ const std::string kExporter(32, '\x11');
 const std::string kEndPoint(32, '\x22');
 
 TEST(ScramChannelBindingTest, YFlagWhilePlusWasOfferedIsADowngrade) {
-  ScramServer server(server_options(kSha256, "S", false, ChannelBindings{kExporter, {}}));
+  ScramServer server(
+      server_options(kSha256, "S", false, ChannelBindings{kExporter, {}, {}, false}));
   const auto result = server.client_first("y,,n=user,r=abc");
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error(), SaslError::NotAuthorized);
@@ -562,13 +563,15 @@ TEST(ScramChannelBindingTest, YFlagWithoutPlusOfferedSucceeds) {
 
 TEST(ScramChannelBindingTest, NFlagWhilePlusWasOfferedSucceeds) {
   // A client without channel-binding support may use the plain mechanism.
-  ScramServer server(server_options(kSha256, "S", false, ChannelBindings{kExporter, kEndPoint}));
+  ScramServer server(
+      server_options(kSha256, "S", false, ChannelBindings{kExporter, kEndPoint, {}, false}));
   ScramClient client(client_options(kSha256));
   EXPECT_TRUE(run(server, client, derive(kSha256, "pencil", "NaCl", 64)));
 }
 
 TEST(ScramChannelBindingTest, TlsExporterMatching) {
-  ScramServer server(server_options(kSha256, "S", true, ChannelBindings{kExporter, kEndPoint}));
+  ScramServer server(
+      server_options(kSha256, "S", true, ChannelBindings{kExporter, kEndPoint, {}, false}));
   auto options = client_options(kSha256);
   options.cb_name = "tls-exporter";
   options.cb_data = kExporter;
@@ -581,7 +584,8 @@ TEST(ScramChannelBindingTest, TlsExporterMatching) {
 }
 
 TEST(ScramChannelBindingTest, TlsExporterMismatchIsNotAuthorized) {
-  ScramServer server(server_options(kSha256, "S", true, ChannelBindings{kExporter, kEndPoint}));
+  ScramServer server(
+      server_options(kSha256, "S", true, ChannelBindings{kExporter, kEndPoint, {}, false}));
   auto options = client_options(kSha256);
   options.cb_name = "tls-exporter";
   options.cb_data = std::string(32, '\x12');  // another TLS channel: a man in the middle
@@ -592,7 +596,7 @@ TEST(ScramChannelBindingTest, TlsExporterMismatchIsNotAuthorized) {
 }
 
 TEST(ScramChannelBindingTest, TlsServerEndPointMatching) {
-  ScramServer server(server_options(kSha1, "S", true, ChannelBindings{{}, kEndPoint}));
+  ScramServer server(server_options(kSha1, "S", true, ChannelBindings{{}, kEndPoint, {}, false}));
   auto options = client_options(kSha1);
   options.cb_name = "tls-server-end-point";
   options.cb_data = kEndPoint;
@@ -608,7 +612,8 @@ TEST(ScramChannelBindingTest, UnavailableOrUnknownBindingIsRefused) {
       "y,,n=user,r=abc",
   };
   for (const auto& message : cases) {
-    ScramServer server(server_options(kSha256, "S", true, ChannelBindings{{}, kEndPoint}));
+    ScramServer server(
+        server_options(kSha256, "S", true, ChannelBindings{{}, kEndPoint, {}, false}));
     const auto result = server.client_first(message);
     ASSERT_FALSE(result) << message;
     EXPECT_EQ(result.error(), SaslError::MalformedRequest) << message;
@@ -842,7 +847,16 @@ void expect_both_sides_agree(int tls_version) {
   EXPECT_EQ(server_side.tls_exporter, client_side.tls_exporter);
   EXPECT_EQ(server_side.tls_server_end_point, digest_of(id.cert.get(), EVP_sha256()));
   EXPECT_EQ(server_side.tls_server_end_point, client_side.tls_server_end_point);
-  EXPECT_EQ(server_side.types(), (std::vector<std::string_view>{kTlsExporter, kTlsServerEndPoint}));
+  // tls-unique: both ends see the same first Finished message; advertised below TLS 1.3 only.
+  EXPECT_FALSE(server_side.tls_unique.empty());
+  EXPECT_EQ(server_side.tls_unique, client_side.tls_unique);
+  if (tls_version < TLS1_3_VERSION) {
+    EXPECT_EQ(server_side.types(),
+              (std::vector<std::string_view>{kTlsExporter, kTlsServerEndPoint, kTlsUnique}));
+  } else {
+    EXPECT_EQ(server_side.types(),
+              (std::vector<std::string_view>{kTlsExporter, kTlsServerEndPoint}));
+  }
 
   // Another connection has another exporter value: that is what binds SCRAM to the channel.
   SslPtr server2(SSL_new(sctx.get()));
@@ -874,7 +888,7 @@ TEST(ChannelBindingTest, FindAndTypes) {
   EXPECT_FALSE(none.any());
   EXPECT_EQ(none.find("tls-exporter"), nullptr);
   EXPECT_TRUE(none.types().empty());
-  ChannelBindings only_end_point{{}, "x"};
+  ChannelBindings only_end_point{{}, "x", {}, false};
   EXPECT_TRUE(only_end_point.any());
   EXPECT_EQ(only_end_point.find("tls-exporter"), nullptr);
   ASSERT_NE(only_end_point.find("tls-server-end-point"), nullptr);

@@ -103,9 +103,10 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
     : data_dir_(data_dir ? *data_dir : dir_.path() / "data"),
       output_file_(dir_.path() / "output.log") {
   const auto port_file = dir_.path() / "c2s.port";
-  std::vector<std::string> args{"serve",   "--domain",    "localhost", "--data-dir",
-                                data_dir_, "--bind",      "127.0.0.1", "--c2s-port",
-                                "0",       "--port-file", port_file};
+  std::vector<std::string> args{"serve",   "--domain",       "localhost", "--data-dir",
+                                data_dir_, "--bind",         "127.0.0.1", "--c2s-port",
+                                "0",       "--c2s-tls-port", "0",         "--port-file",
+                                port_file};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn_parley(args, output_file_);
 
@@ -117,6 +118,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
       if (port <= 0 || port > 65535)
         throw std::runtime_error("bad port file: " + read_file(port_file));
       port_ = static_cast<std::uint16_t>(port);
+      const std::string text = read_file(port_file);
+      const auto newline = text.find('\n');
+      if (newline != std::string::npos) {
+        tls_port_ = static_cast<std::uint16_t>(std::atoi(text.c_str() + newline + 1));
+      }
       return;
     }
     int status = 0;

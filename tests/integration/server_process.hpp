@@ -51,6 +51,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
+  // The direct TLS (XEP-0368) port.
+  std::uint16_t tls_port() const { return tls_port_; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   // Everything the server printed so far.
@@ -69,6 +71,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   bool reaped_ = false;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0;
 };
 
 // A client's TCP connection to 127.0.0.1:port. What arrives is fed to a StreamParser configured
