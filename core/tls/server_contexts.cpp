@@ -26,6 +26,7 @@ SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx, 0);  // no TLS 1.3 resumption tickets either (docs/SECURITY.md)
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // no idle 34 KiB buffers per connection
   const auto cert = config.certificate_file(host);
   const auto key = config.private_key_file(host);
