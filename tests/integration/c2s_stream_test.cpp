@@ -51,13 +51,19 @@ class C2sStreamTest : public ::testing::Test {
     EXPECT_TRUE(client.received().starts_with("<?xml version=")) << client.received();
   }
 
+  // The features of a stream in the clear (RFC 6120 §5.3.1): STARTTLS, mandatory, and nothing
+  // else: no SASL mechanisms before TLS.
   static void expect_features(Client& client) {
     auto event = client.next_event();
     ASSERT_TRUE(event) << "no features; received: " << client.received();
     ASSERT_EQ(event->type, EventType::Element) << client.received();
     const xml::Element features = event->element.root();
     EXPECT_TRUE(features.is("features", ns::kStream)) << client.received();
-    EXPECT_EQ(features.child_count(), 0u) << client.received();
+    EXPECT_EQ(features.child_count(), 1u) << client.received();
+    const xml::Element starttls = features.child("starttls", ns::kTls);
+    ASSERT_TRUE(starttls) << client.received();
+    EXPECT_TRUE(starttls.child("required", ns::kTls)) << client.received();
+    EXPECT_FALSE(features.child("mechanisms", ns::kSasl)) << client.received();
   }
 
   // RFC 6120 §4.9.1.1: <stream:error> with the condition, the closing tag, then TCP close.
@@ -123,15 +129,37 @@ TEST_F(C2sStreamTest, ClosingTagIsAnsweredWithClosingTagAndClose) {
   EXPECT_TRUE(client.wait_for_close());
 }
 
-TEST_F(C2sStreamTest, StanzasAreIgnoredForNow) {
+// RFC 6120 §4.9.3.12: stanzas before authentication end the stream with not-authorized.
+TEST_F(C2sStreamTest, StanzasBeforeAuthenticationGetNotAuthorized) {
   Client client(server_->port());
   open_stream(client);
   client.send("<message to='romeo@localhost'><body>hi</body></message><presence/>");
-  client.send("</stream:stream>");
-  auto event = client.next_event();
-  ASSERT_TRUE(event) << client.received();
-  EXPECT_EQ(event->type, EventType::StreamClosed) << client.received();
-  EXPECT_TRUE(client.wait_for_close());
+  expect_stream_error(client, xml::StreamError::NotAuthorized);
+}
+
+TEST_F(C2sStreamTest, IqBeforeAuthenticationGetsNotAuthorized) {
+  Client client(server_->port());
+  open_stream(client);
+  client.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+  expect_stream_error(client, xml::StreamError::NotAuthorized);
+}
+
+// Registration is not open on a default server, and never in the clear (XEP-0077 §4).
+TEST_F(C2sStreamTest, RegistrationBeforeAuthenticationGetsNotAuthorized) {
+  Client client(server_->port());
+  open_stream(client);
+  client.send(
+      "<iq type='set' id='r1'><query xmlns='jabber:iq:register'><username>eve</username>"
+      "<password>secret</password></query></iq>");
+  expect_stream_error(client, xml::StreamError::NotAuthorized);
+}
+
+// RFC 6120 §4.9.3.24: a first-level element in an unknown namespace.
+TEST_F(C2sStreamTest, UnknownTopLevelElementGetsUnsupportedStanzaType) {
+  Client client(server_->port());
+  open_stream(client);
+  client.send("<foo xmlns='urn:x'/>");
+  expect_stream_error(client, xml::StreamError::UnsupportedStanzaType);
 }
 
 TEST_F(C2sStreamTest, MalformedXmlGetsNotWellFormed) {

@@ -1,5 +1,6 @@
 // Test helpers for integration tests: the real `parley` binary as a child process in a temporary
-// directory, and a plain TCP client that reads the server's XML stream with xml::StreamParser.
+// directory, and a TCP client (in the clear, after STARTTLS, or direct TLS) that reads the
+// server's XML stream with xml::StreamParser and can log in the way a real client does.
 #pragma once
 
 #include <sys/types.h>
@@ -12,7 +13,11 @@
 #include <string_view>
 #include <vector>
 
+#include "xml/element.hpp"
 #include "xml/stream_parser.hpp"
+
+struct ssl_st;      // OpenSSL's SSL
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace parley::testing {
 
@@ -38,14 +43,21 @@ struct RunResult {
 
 // Runs `parley ARGS...` to completion and captures what it printed.
 RunResult run_parley(const std::vector<std::string>& args);
+// The same with `input` on a pipe as its standard input (the account commands read the password
+// from it when it is not a terminal).
+RunResult run_parley(const std::vector<std::string>& args, std::string_view input);
 
 // `parley serve --bind 127.0.0.1 --c2s-port 0 --port-file ...` with its data directory, log and
 // port file in a TempDir. The constructor returns once the server has bound its port.
 class ServerProcess {
  public:
   // `data_dir`: reuse this data directory instead of a fresh one (restart tests).
+  // `config_toml`: when not empty, written to a file in the TempDir and passed with --config
+  // instead of --domain localhost (so its [[host]] tables count; without any, the server serves
+  // localhost by default). The flags above still override its data_dir, bind and ports.
   explicit ServerProcess(std::vector<std::string> extra_args = {},
-                         std::optional<std::filesystem::path> data_dir = std::nullopt);
+                         std::optional<std::filesystem::path> data_dir = std::nullopt,
+                         std::string config_toml = {});
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -58,6 +70,10 @@ class ServerProcess {
   // Everything the server printed so far.
   std::string output() const;
 
+  // `parley adduser JID` on this server's data directory (and config), the password on standard
+  // input. Works while the server runs. Throws std::runtime_error when the command fails.
+  void add_user(const std::string& jid, const std::string& password) const;
+
   // Sends `signal` and waits up to `timeout` for the process to exit. Returns the wait status,
   // or nullopt when it is still running.
   std::optional<int> signal_and_wait(int signal, std::chrono::milliseconds timeout);
@@ -65,20 +81,64 @@ class ServerProcess {
   std::optional<int> wait(std::chrono::milliseconds timeout);
 
  private:
+  // The flags that select the configuration: --config FILE, or --domain localhost.
+  std::vector<std::string> config_args() const;
+
   TempDir dir_;
   std::filesystem::path data_dir_;
   std::filesystem::path output_file_;
+  std::filesystem::path config_file_;  // empty without a config
   pid_t pid_ = -1;
   bool reaped_ = false;
   std::uint16_t port_ = 0;
   std::uint16_t tls_port_ = 0;
 };
 
+// TLS settings of a test client. The server's certificate is not verified (it is self-signed).
+struct TlsOptions {
+  std::string server_name = "localhost";  // SNI; empty sends none
+  std::vector<std::string> alpn;          // offered ALPN protocols, e.g. {"xmpp-client"}
+  int max_version = 0;                    // e.g. TLS1_2_VERSION; 0: the library's newest
+};
+
+// SASL settings of Client::authenticate().
+struct SaslOptions {
+  // For SCRAM-*-PLUS: the channel-binding type, its data computed on the client's SSL.
+  std::string cb_name = "tls-exporter";
+  // The binding data to send instead of this connection's (a man in the middle would send his).
+  std::optional<std::string> cb_data;
+  // SCRAM without -PLUS: send the GS2 flag 'y' ("I could bind, but I think you cannot").
+  bool claim_channel_binding_support = false;
+  // The authorization identity (PLAIN's authzid, SCRAM's a=); empty for none.
+  std::string authzid;
+  // false: <auth/> without the initial response, which then goes in a <response/> to the
+  // server's empty <challenge/> (RFC 6120 §6.4.2).
+  bool initial_response = true;
+};
+
+// How a SASL exchange ended.
+struct SaslOutcome {
+  bool success = false;
+  // The condition of <failure/> (e.g. "not-authorized"); empty on success.
+  std::string condition;
+  // SCRAM: <success/> carried v= with the server signature our keys predict. Always false for
+  // PLAIN, which has no such proof.
+  bool server_verified = false;
+  // The <success/> or <failure/> element, or a <stream:error/> that ended the stream instead.
+  xml::Document element;
+};
+
 // A client's TCP connection to 127.0.0.1:port. What arrives is fed to a StreamParser configured
-// for jabber:client, so tests assert on parsed headers and elements, not on byte patterns.
+// for jabber:client, so tests assert on parsed headers and elements, not on byte patterns. After
+// start_tls() (or with direct TLS from the start) everything goes through OpenSSL.
+//
+// The protocol helpers (open_stream() and below) throw std::runtime_error, with what was received
+// so far, when the server does not answer as expected; gtest reports that as a failure.
 class Client {
  public:
   explicit Client(std::uint16_t port);
+  // Direct TLS (XEP-0368): the TLS handshake at once, before any XML.
+  Client(std::uint16_t port, const TlsOptions& direct_tls);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -94,19 +154,68 @@ class Client {
   void shutdown_send();
 
   const xml::StreamHeader& header() const { return parser_.header(); }
-  // Every byte received so far, for failure messages.
+  // Every byte received so far (decrypted, under TLS), for failure messages.
   const std::string& received() const { return received_; }
   bool closed() const { return closed_; }
 
+  // --- TLS ---
+  // The TLS handshake as a client over this connection (after <proceed/>); then the stream
+  // parser starts afresh, for the new stream over TLS. Throws when the handshake fails.
+  void start_tls(const TlsOptions& options = {});
+  // The client's SSL (nullptr before TLS): for channel bindings, the version, ALPN.
+  ssl_st* ssl() const { return ssl_; }
+  // Under TLS, once closed(): whether the server ended TLS with a close_notify alert before it
+  // closed the TCP connection (RFC 8446 §6.1), rather than just closing it.
+  bool tls_close_notify_received() const { return close_notify_; }
+  // Forgets the current stream: the next thing expected is a new stream header (after SASL
+  // success; start_tls() does it itself).
+  void reset_stream();
+
+  // --- XMPP, step by step ---
+  // The next event, which must be a complete top-level element.
+  xml::Document expect_element(std::chrono::milliseconds timeout = kTimeout);
+  // Sends a stream header (kClientHeader by default), expects the server's header and its
+  // <stream:features/>, and returns the features.
+  xml::Document open_stream(std::string_view header = {});
+  // With the pre-TLS features read: <starttls/>, <proceed/>, the handshake.
+  void starttls(const TlsOptions& options = {});
+  // One SASL exchange: "PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS",
+  // "SCRAM-SHA-256-PLUS". On success the stream parser is reset for the restart.
+  SaslOutcome authenticate(const std::string& user, const std::string& password,
+                           const std::string& mechanism, const SaslOptions& options = {});
+  // After a successful authenticate(): the restart (header, features with <bind/>) and the bind
+  // request; `resource` nullopt asks the server to generate one. Returns the bound full JID.
+  std::string bind(const std::optional<std::string>& resource = std::string("test"));
+  // Every step: header, features, STARTTLS (unless TLS is already on), header, features,
+  // SASL (which must succeed and, for SCRAM, prove the server's knowledge of the keys), restart,
+  // bind. Returns the bound full JID.
+  std::string login(const std::string& user, const std::string& password,
+                    const std::string& mechanism = "SCRAM-SHA-256",
+                    const std::optional<std::string>& resource = std::string("test"));
+  // Sends `iq` and returns the next element, which must be an <iq/> (tests check its id).
+  xml::Document iq(std::string_view iq_xml);
+
  private:
-  // One recv() with a deadline; false on timeout. Sets closed_ on EOF or a reset.
+  // One read with a deadline; false on timeout. Sets closed_ on EOF or a reset.
   bool receive(std::chrono::steady_clock::time_point deadline);
+  // Waits for the socket to become readable (or writable); false at the deadline.
+  bool wait_io(bool write, std::chrono::steady_clock::time_point deadline);
+  std::string context() const;
 
   int fd_ = -1;
+  ssl_ctx_st* ssl_ctx_ = nullptr;
+  ssl_st* ssl_ = nullptr;
   xml::StreamParser parser_;
   std::string received_;
   bool closed_ = false;
+  bool close_notify_ = false;
 };
+
+// The text of a stream error's condition (<stream:error><CONDITION/>), or "" when `element` is
+// not a stream error.
+std::string stream_error_condition(xml::Element element);
+// The condition of a stanza error (<error><CONDITION xmlns=stanzas/>), or "" without one.
+std::string stanza_error_condition(xml::Element stanza);
 
 // The opening a well-behaved client sends.
 inline constexpr std::string_view kClientHeader =
