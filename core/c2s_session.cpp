@@ -157,18 +157,22 @@ void C2sSession::start() {
 }
 
 void C2sSession::arm_auth_timeout() {
-  // RFC 6120 §4.9.3.4: a connection that does not authenticate in time is closed.
+  // RFC 6120 §4.9.3.4: a connection that does not authenticate and bind a resource in time is
+  // closed (an authenticated but unbound stream must not idle for ever either).
   auth_deadline_.expires_after(config_->limits.unauthenticated_timeout);
   auth_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
-    if (ec || !self || !self->authenticated_user_.empty()) return;
-    self->stream_error(xml::StreamError::ConnectionTimeout, "no authentication in time");
+    if (ec || !self || self->jid_) return;
+    self->stream_error(xml::StreamError::ConnectionTimeout, self->authenticated_user_.empty()
+                                                                ? "no authentication in time"
+                                                                : "no resource bound in time");
   });
 }
 
 asio::awaitable<void> C2sSession::read_loop() {
   if (context_.direct_tls && !co_await start_tls()) co_return;
   for (;;) {
+    if (tls_closing_) co_return;  // write_loop's TLS shutdown reads now, and closes the socket
     boost::system::error_code ec;
     std::size_t n = 0;
     if (tls_) {
@@ -177,6 +181,7 @@ asio::awaitable<void> C2sSession::read_loop() {
       std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(read_buffer_), kUseTuple);
     }
     if (ec) {
+      if (tls_closing_) co_return;
       if (state_ == State::AwaitingHeader || state_ == State::Open) {
         if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
           state_ref_.log->info("c2s#{} {} closed the connection without closing the stream",
@@ -237,6 +242,17 @@ asio::awaitable<void> C2sSession::write_loop() {
     }
   }
   write_done_ = true;
+  if (tls_ && !handshaking_ && state_ == State::Closing) {
+    // RFC 8446 §6.1 / RFC 6120 §4.4: end TLS with close_notify, and wait (bounded by
+    // close_deadline_) for the peer's. The shutdown reads, so read_loop must stop reading first.
+    tls_closing_ = true;
+    boost::system::error_code cancelled;
+    socket_.cancel(cancelled);
+    auto [shutdown_ec] = co_await tls_->async_shutdown(kUseTuple);
+    (void)shutdown_ec;  // a peer that just closes TCP is normal
+    close_socket();
+    co_return;
+  }
   // RFC 6120 §4.4: we have closed our stream; half-close TCP so the peer sees the end, and keep
   // reading (read_loop) until it closes its side or close_deadline_ expires.
   boost::system::error_code ignored;
@@ -632,7 +648,6 @@ void C2sSession::sasl_success(std::string_view username, std::string_view additi
   state_ref_.auth_throttle.on_success(peer_address_);
   authenticated_user_ = username;
   scram_.reset();
-  auth_deadline_.cancel();
   send(sasl_element("success", additional_data).root());
   state_ref_.log->info("c2s#{} {} authenticated as {}@{} ({})", number_, peer_, authenticated_user_,
                        domain_, mechanism_);
@@ -664,7 +679,7 @@ asio::awaitable<void> C2sSession::handle_stanza(xml::Document document) {
     // RFC 6120 §7.1: nothing but resource binding (and the old session request) before binding.
     if (name == "iq" && stanza.attr("type") == "set" &&
         stanza.first_child().is("bind", xml::ns::kBind)) {
-      handle_bind(stanza);
+      co_await handle_bind(stanza);
       co_return;
     }
     stream_error(xml::StreamError::NotAuthorized, "stanza before resource binding");
@@ -740,7 +755,7 @@ asio::awaitable<void> C2sSession::handle_server_iq(xml::Element iq) {
   }
 }
 
-void C2sSession::handle_bind(xml::Element iq) {
+asio::awaitable<void> C2sSession::handle_bind(xml::Element iq) {
   // RFC 6120 §7.6: a client-chosen or a server-generated resource.
   const xml::Element resource_element = iq.first_child().child("resource", xml::ns::kBind);
   std::string resource;
@@ -748,16 +763,27 @@ void C2sSession::handle_bind(xml::Element iq) {
     auto prepared = Jid::prepare_resource(resource_element.text());
     if (!prepared || prepared->empty()) {
       reply_error(iq, StanzaError::JidMalformed, "the resource cannot be prepared (RFC 7622)");
-      return;
+      co_return;
     }
     resource = std::move(*prepared);
   } else {
     resource = "parley-" + hex(sasl::random_bytes(6));
   }
+  // The account may have been removed since this stream authenticated (XEP-0077 §3.2 ends the
+  // account's bound sessions; this one had none yet).
+  auto job = [domain = domain_, user = authenticated_user_](storage::Stores& s) {
+    return s.accounts.exists(domain, user);
+  };
+  const bool exists = co_await run_storage(*state_ref_.storage, std::move(job));
+  if (state_ != State::Open) co_return;
+  if (!exists) {
+    stream_error(xml::StreamError::NotAuthorized, "the account no longer exists");
+    co_return;
+  }
   auto full = Jid::from_parts(authenticated_user_, domain_, resource);
   if (!full) {
     reply_error(iq, StanzaError::JidMalformed, "the resulting JID is too long");
-    return;
+    co_return;
   }
   // §7.7.2.2: the same full JID twice: the older session goes (Prosody and ejabberd's default).
   if (auto old = state_ref_.sessions.bind(*full, shared_from_this())) {
@@ -765,6 +791,7 @@ void C2sSession::handle_bind(xml::Element iq) {
     old->shutdown(xml::StreamError::Conflict, "replaced by a new session with the same resource");
   }
   jid_ = std::move(*full);
+  auth_deadline_.cancel();
   xml::Document bind = xml::Document::create("bind", xml::ns::kBind);
   bind.root().append_child("jid").append_text(jid_->full());
   reply_result(iq, std::move(bind));

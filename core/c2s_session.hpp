@@ -126,7 +126,7 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   boost::asio::awaitable<void> handle_stanza(xml::Document document);
   boost::asio::awaitable<void> handle_server_iq(xml::Element iq);
   boost::asio::awaitable<void> handle_register(xml::Element iq);
-  void handle_bind(xml::Element iq);
+  boost::asio::awaitable<void> handle_bind(xml::Element iq);
   void reply_result(xml::Element iq, std::optional<xml::Document> payload = std::nullopt);
   void reply_error(xml::Element stanza, StanzaError condition, std::string_view text = {});
 
@@ -161,6 +161,7 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   bool plain_pending_ = false;                // PLAIN <auth/> had no initial response
   std::string mechanism_;                     // of the exchange under way or done
   bool handshaking_ = false;                  // a TLS handshake is under way
+  bool tls_closing_ = false;                  // write_loop is sending close_notify
   std::string authenticated_user_;            // nodeprepped localpart, once SASL succeeded
   unsigned auth_failures_ = 0;
   std::optional<Jid> jid_;            // once bound

@@ -820,14 +820,11 @@ TEST_F(C2sAuthTest, LoggedInUserRemovesTheAccount) {  // XEP-0077 §3.2
                       *again);
 }
 
-// --- Known server bugs (disabled so the suite stays green; run with
-// --gtest_also_run_disabled_tests)
+// --- Closing and account removal
 
 // RFC 8446 §6.1: "Each party MUST send a close_notify alert before closing its write side of the
-// connection". The server half-closes TCP under TLS without one (C2sSession::write_loop calls
-// socket_.shutdown(shutdown_send) and never SSL_shutdown / async_shutdown), so a client sees a
-// truncated TLS stream after every stream error and every </stream:stream>.
-TEST_F(C2sAuthTest, DISABLED_ServerEndsTlsWithCloseNotify) {
+// connection": the client must see a clean TLS end after </stream:stream>, not a truncation.
+TEST_F(C2sAuthTest, ServerEndsTlsWithCloseNotify) {
   start();
   auto client = logged_in();
   client->send("</stream:stream>");
@@ -838,10 +835,9 @@ TEST_F(C2sAuthTest, DISABLED_ServerEndsTlsWithCloseNotify) {
   EXPECT_TRUE(client->tls_close_notify_received());
 }
 
-// XEP-0077 §3.2: removing an account ends its sessions. C2sSession::handle_register ends only
-// sessions with a bound resource (SessionRegistry::sessions_of); a stream that completed SASL but
-// has not bound yet survives, and can then bind a resource of the removed account.
-TEST_F(C2sAuthTest, DISABLED_AccountRemovalAlsoEndsStreamsThatHaveNotBoundYet) {
+// XEP-0077 §3.2: removing an account ends its sessions, including a stream that completed SASL but
+// has not bound yet: it must not be able to bind a resource of the removed account.
+TEST_F(C2sAuthTest, AccountRemovalAlsoEndsStreamsThatHaveNotBoundYet) {
   start();
   auto pending = ready_for_sasl();
   ASSERT_TRUE(pending->authenticate(kUser, kPassword, "SCRAM-SHA-256").success);
