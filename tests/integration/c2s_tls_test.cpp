@@ -1,0 +1,142 @@
+// Certificates per virtual host: SNI picks the host's certificate (RFC 6066 §3), and SIGHUP reloads
+// the configuration and certificates for new streams without dropping the established ones.
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "tests/integration/server_process.hpp"
+
+namespace parley::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kTwoHosts =
+    "[[host]]\ndomain = \"localhost\"\n\n[[host]]\ndomain = \"example.test\"\n";
+
+// The SHA-256 fingerprint of the certificate the server presented on this connection.
+std::string peer_fingerprint(const Client& client) {
+  X509* cert = SSL_get1_peer_certificate(client.ssl());
+  if (cert == nullptr) return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  X509_digest(cert, EVP_sha256(), md, &n);
+  X509_free(cert);
+  return std::string(reinterpret_cast<const char*>(md), n);
+}
+
+bool peer_certificate_names(const Client& client, const std::string& host) {
+  X509* cert = SSL_get1_peer_certificate(client.ssl());
+  if (cert == nullptr) return false;
+  const bool ok = X509_check_host(cert, host.data(), host.size(), 0, nullptr) == 1;
+  X509_free(cert);
+  return ok;
+}
+
+// Waits until the server's log contains `text` (bounded).
+bool wait_for_log(const ServerProcess& server, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (server.output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+TEST(C2sTlsTest, SniPicksTheCertificateOfTheNamedHost) {
+  ServerProcess server({}, std::nullopt, std::string(kTwoHosts));
+  TlsOptions other;
+  other.server_name = "example.test";
+  other.alpn = {"xmpp-client"};
+  Client to_other(server.tls_port(), other);
+  EXPECT_TRUE(peer_certificate_names(to_other, "example.test"));
+  EXPECT_FALSE(peer_certificate_names(to_other, "localhost"));
+
+  TlsOptions local;
+  local.server_name = "localhost";
+  Client to_local(server.tls_port(), local);
+  EXPECT_TRUE(peer_certificate_names(to_local, "localhost"));
+  EXPECT_NE(peer_fingerprint(to_local), peer_fingerprint(to_other));
+}
+
+TEST(C2sTlsTest, StartTlsPresentsTheCertificateOfTheStreamsDomain) {
+  ServerProcess server({}, std::nullopt, std::string(kTwoHosts));
+  Client client(server.port());
+  client.open_stream(
+      "<?xml version='1.0'?><stream:stream to='example.test' version='1.0' "
+      "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+  TlsOptions no_sni;
+  no_sni.server_name.clear();  // no SNI: the stream's 'to' chooses
+  client.starttls(no_sni);
+  EXPECT_TRUE(peer_certificate_names(client, "example.test"));
+}
+
+TEST(C2sTlsTest, SighupReloadsWithoutDroppingSessions) {
+  ServerProcess server({}, std::nullopt, "[[host]]\ndomain = \"localhost\"\n");
+  server.add_user("alice@localhost", "secret");
+
+  TlsOptions local;
+  Client before(server.tls_port(), local);
+  const std::string old_fingerprint = peer_fingerprint(before);
+  before.login("alice", "secret");
+
+  // A new domain in the configuration file, and a new certificate for localhost (the generated
+  // one removed: the reload makes another).
+  std::filesystem::path config;
+  for (const auto& entry : std::filesystem::directory_iterator(server.data_dir().parent_path())) {
+    if (entry.path().extension() == ".toml") config = entry.path();
+  }
+  ASSERT_FALSE(config.empty()) << "the test's config file";
+  {
+    std::ofstream out(config, std::ios::trunc);
+    out << kTwoHosts;
+  }
+  std::filesystem::remove(server.data_dir() / "localhost.crt");
+  std::filesystem::remove(server.data_dir() / "localhost.key");
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_for_log(server, "reloaded")) << server.output();
+
+  // The established session is still there and answers.
+  const xml::Document pong =
+      before.iq("<iq type='get' id='after-hup'><ping xmlns='urn:xmpp:ping'/></iq>");
+  EXPECT_EQ(pong.root().attr("type"), "result") << before.received();
+
+  // New connections see the new certificate and the new domain.
+  Client after(server.tls_port(), local);
+  EXPECT_NE(peer_fingerprint(after), old_fingerprint);
+  Client other(server.port());
+  const xml::Document features = other.open_stream(
+      "<?xml version='1.0'?><stream:stream to='example.test' version='1.0' "
+      "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+  EXPECT_TRUE(features.root().child("starttls", "urn:ietf:params:xml:ns:xmpp-tls"))
+      << other.received();
+}
+
+TEST(C2sTlsTest, SighupWithABrokenConfigurationKeepsTheOldOne) {
+  ServerProcess server({}, std::nullopt, "[[host]]\ndomain = \"localhost\"\n");
+  std::filesystem::path config;
+  for (const auto& entry : std::filesystem::directory_iterator(server.data_dir().parent_path())) {
+    if (entry.path().extension() == ".toml") config = entry.path();
+  }
+  ASSERT_FALSE(config.empty());
+  {
+    std::ofstream out(config, std::ios::trunc);
+    out << "[[host]]\ndomian = \"x\"\n";
+  }
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_for_log(server, "reload failed")) << server.output();
+  Client client(server.port());
+  const xml::Document features = client.open_stream();
+  EXPECT_TRUE(features.root().child("starttls", "urn:ietf:params:xml:ns:xmpp-tls"));
+}
+
+}  // namespace
+}  // namespace parley::testing
