@@ -134,7 +134,9 @@ class Conn {
   void start_tls(SSL_CTX* ctx) {
     ssl_ = SSL_new(ctx);
     SSL_set_fd(ssl_, fd_);
-    SSL_set_tlsext_host_name(ssl_, "localhost");
+    // SSL_set_tlsext_host_name, without the macro's C cast.
+    static char kServerName[] = "localhost";
+    SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, kServerName);
     if (SSL_connect(ssl_) != 1) throw std::runtime_error("TLS handshake");
     parser_.reset();
   }
