@@ -27,6 +27,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "core/tls/openssl_util.hpp"
 #include "storage/account_store.hpp"
 #include "storage/error.hpp"
 #include "storage/schema.hpp"
@@ -36,19 +37,14 @@ namespace parley::core {
 
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using tls::BioPtr;
+using tls::Deleter;
+using tls::GeneralNamesPtr;
+using tls::openssl_reason;
+using tls::PkeyPtr;
+using tls::X509Ptr;
 using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
 
 struct X509StackFree {
   void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
@@ -61,18 +57,6 @@ std::string lower_ascii(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-// OpenSSL's most recent error, for messages; empty when there is none.
-std::string openssl_reason() {
-  std::string reason;
-  if (const unsigned long code = ERR_peek_last_error(); code != 0) {
-    std::array<char, 256> text{};
-    ERR_error_string_n(code, text.data(), text.size());
-    reason = text.data();
-  }
-  ERR_clear_error();
-  return reason;
 }
 
 std::optional<std::string> read_file(const std::filesystem::path& path, std::string& why) {

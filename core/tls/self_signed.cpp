@@ -19,33 +19,17 @@
 #include <system_error>
 
 #include "core/config.hpp"
+#include "core/tls/openssl_util.hpp"
 
 namespace parley::core::tls {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
 using ExtensionPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 
 [[noreturn]] void throw_openssl(const char* what) {
   std::string message = std::string("cannot generate a self-signed certificate: ") + what;
-  if (unsigned long code = ERR_get_error(); code != 0) {
-    std::array<char, 256> reason{};
-    ERR_error_string_n(code, reason.data(), reason.size());
-    message += ": ";
-    message += reason.data();
-  }
-  ERR_clear_error();
+  if (const std::string reason = openssl_reason(); !reason.empty()) message += ": " + reason;
   throw std::runtime_error(message);
 }
 

@@ -6,17 +6,10 @@
 #include <boost/asio/ssl/context.hpp>
 #include <stdexcept>
 
+#include "core/tls/openssl_util.hpp"
+
 namespace parley::core::tls {
 namespace {
-
-std::string openssl_reason() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
 
 SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
