@@ -27,6 +27,18 @@ struct VirtualHost {
   std::filesystem::path key;
   // XEP-0077 in-band registration of new accounts (off by default: anyone could sign up).
   bool allow_registration = false;
+  // The modules (core/modules/) enabled on this host: nullopt enables those enabled by default;
+  // a list names exactly the enabled ones. disabled_modules then removes some.
+  std::optional<std::vector<std::string>> modules;
+  std::vector<std::string> disabled_modules;
+};
+
+// A shared roster group (organisation-wide presence): every member has every other member in
+// the roster, subscription both, under the group's name. Members are bare JIDs of local accounts.
+// Groups may also be managed with `parley group` (stored in the database); both add up.
+struct SharedGroupConfig {
+  std::string name;
+  std::vector<std::string> members;
 };
 
 // A TCP listener; port 0 lets the kernel pick a free port (tests), nullopt disables it.
@@ -46,6 +58,18 @@ struct Limits {
   unsigned max_auth_failures = 3;
   // XEP-0077: registrations allowed from one IP address per hour, when registration is on.
   unsigned registrations_per_address_per_hour = 5;
+  // Resources one account may have bound at once; a further bind gets resource-constraint
+  // (RFC 6120 §7.6.2.1).
+  unsigned max_sessions_per_account = 10;
+  // Stanzas a client may send per second, on average, and in a burst; beyond, each stanza is
+  // answered with policy-violation (type wait) instead of being routed. 0 turns the limit off.
+  unsigned stanzas_per_second = 100;
+  unsigned stanza_burst = 200;
+  // Items in one roster; a roster set that would add one more gets not-allowed (RFC 6121 §2.3.3).
+  unsigned max_roster_items = 1000;
+  // Offline messages kept per account (XEP-0160); beyond, the sender gets
+  // service-unavailable (XEP-0160 §3 "storage full").
+  unsigned max_offline_messages = 1000;
 };
 
 struct Config {
@@ -63,6 +87,7 @@ struct Config {
   // SCRAM iteration count for newly set passwords (RFC 5802 §5.1; at least 4096).
   std::uint32_t scram_iterations = 4096;
   Limits limits;
+  std::vector<SharedGroupConfig> groups;
   // Also log to this file; "" logs to stderr only. Level: trace, debug, info, warn, error.
   std::filesystem::path log_file;
   std::string log_level = "info";
