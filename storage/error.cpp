@@ -28,6 +28,8 @@ std::string_view to_string(Result result) noexcept {
       return "already-exists";
     case Result::NotFound:
       return "not-found";
+    case Result::QuotaExceeded:
+      return "quota-exceeded";
   }
   return "unknown";
 }
