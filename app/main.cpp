@@ -25,6 +25,7 @@
 #include "core/config.hpp"
 #include "core/config_file.hpp"
 #include "core/jid.hpp"
+#include "core/modules/modules.hpp"
 #include "core/server.hpp"
 #include "storage/error.hpp"
 #include "storage/schema.hpp"
@@ -211,6 +212,7 @@ int serve(const ServeOptions& options) {
               config->source_file.empty() ? std::string()
                                           : ", configuration " + config->source_file.string());
     parley::core::Server server(*config, log);
+    server.set_modules(parley::core::modules::builtin());
     // SIGHUP: the same file and the same flags over it, read again.
     server.set_reloader([file = options.flags.file(), overrides = options.flags.overrides()] {
       return parley::core::load_config(file, overrides);

@@ -15,6 +15,8 @@
 #include <utility>
 
 #include "core/endpoint.hpp"
+#include "core/host.hpp"
+#include "core/router.hpp"
 #include "core/sasl/authzid.hpp"
 #include "core/sasl/base64.hpp"
 #include "core/sasl/credentials.hpp"
@@ -40,12 +42,11 @@ constexpr std::string_view kStreamPrefix = "stream";
 const xml::WriteContext kWriteContext{xml::ns::kClient, kStreamPrefix, false};
 
 // Protocol namespaces the session speaks (RFC 6120 ones are in xml/namespaces.hpp).
-constexpr std::string_view kPing = "urn:xmpp:ping";                                 // XEP-0199
-constexpr std::string_view kDiscoInfo = "http://jabber.org/protocol/disco#info";    // XEP-0030
-constexpr std::string_view kDiscoItems = "http://jabber.org/protocol/disco#items";  // XEP-0030
 constexpr std::string_view kRegister = "jabber:iq:register";                        // XEP-0077
 constexpr std::string_view kRegisterFeature = "http://jabber.org/features/iq-register";
 constexpr std::string_view kSaslChannelBinding = "urn:xmpp:sasl-cb:0";  // XEP-0440
+constexpr std::string_view kCaps = "http://jabber.org/protocol/caps";     // XEP-0115
+constexpr std::string_view kCapsNode = "https://parley.chat";
 
 xml::ParserOptions c2s_parser_options(const Config& config) {
   xml::ParserOptions options;
@@ -365,6 +366,7 @@ void C2sSession::on_stream_opened() {
     return;
   }
   domain_ = std::move(domain);
+  if (state_ref_.router) host_ = state_ref_.router->host(domain_);
   send_features();
 }
 
@@ -410,6 +412,14 @@ void C2sSession::send_features() {
     // RFC 6120 §7.1 and RFC 6121 Appendix E (the session feature, optional).
     root.append_child("bind", xml::ns::kBind);
     root.append_child("session", xml::ns::kSession).append_child("optional");
+    if (host_ != nullptr) {
+      for (const auto& [name, ns] : host_->stream_features()) root.append_child(name, ns);
+      // XEP-0115 §6.3: the server's own capabilities, so clients need not ask.
+      xml::Element caps = root.append_child("c", kCaps);
+      caps.set_attr("hash", "sha-1");
+      caps.set_attr("node", kCapsNode);
+      caps.set_attr("ver", host_->caps_hash());
+    }
   }
   send(root);
 }
@@ -685,74 +695,101 @@ asio::awaitable<void> C2sSession::handle_stanza(xml::Document document) {
     stream_error(xml::StreamError::NotAuthorized, "stanza before resource binding");
     co_return;
   }
-  if (name != "iq") {
-    // Delivery of messages and presence to other entities is the router's (the IM issue); until
-    // it exists they go nowhere.
-    state_ref_.log->debug("c2s#{} {}: no router yet; dropping <{}/>", number_, jid_->full(), name);
-    co_return;
-  }
-  const std::string_view type = stanza.attr("type");
-  if (type == "result" || type == "error") co_return;  // never answer these (RFC 6120 §8.2.3)
-  if (type != "get" && type != "set") {
-    reply_error(stanza, StanzaError::BadRequest, "type must be get, set, result or error");
-    co_return;
-  }
-  if (stanza.child_count() != 1) {
-    reply_error(stanza, StanzaError::BadRequest, "a get or set carries exactly one child element");
-    co_return;
-  }
-  const std::string_view to = stanza.attr("to");
-  const bool to_server = to.empty() || to == domain_;
-  const bool to_account = to == jid_->bare_view();
-  if (to_server || to_account) {
-    co_await handle_server_iq(stanza);
-    co_return;
-  }
-  // Routing to other entities comes with the router (the IM issue).
-  reply_error(stanza, StanzaError::ServiceUnavailable);
+  co_await route_stanza(std::move(document));
 }
 
-asio::awaitable<void> C2sSession::handle_server_iq(xml::Element iq) {
-  const bool get = iq.attr("type") == "get";
+// RFC 6120 §8.1.2.1: a bound client's stanza gets its full JID as 'from' whatever it said (a
+// client cannot send as anyone else), and goes to the router.
+asio::awaitable<void> C2sSession::route_stanza(xml::Document document) {
+  const xml::Element stanza = document.root();
+  const std::string_view name = stanza.name();
+  const std::string_view type = stanza.attr("type");
+  if (rate_limited()) {
+    if (type == "error" || type == "result") co_return;
+    xml::Document reply = make_error(stanza, StanzaError::PolicyViolation, domain_,
+                                     "too many stanzas: slow down and send this one again");
+    reply.root().child("error").set_attr("type", "wait");
+    reply.root().set_attr("to", jid_->full());
+    send(reply.root());
+    co_return;
+  }
+  if (name == "iq") {
+    if (type != "get" && type != "set" && type != "result" && type != "error") {
+      reply_error(stanza, StanzaError::BadRequest, "type must be get, set, result or error");
+      co_return;
+    }
+    if ((type == "get" || type == "set") && stanza.child_count() != 1) {
+      reply_error(stanza, StanzaError::BadRequest, "a get or set carries exactly one child element");
+      co_return;
+    }
+    const std::string_view to = stanza.attr("to");
+    if ((type == "get" || type == "set") && (to.empty() || to == domain_) &&
+        co_await handle_session_iq(stanza)) {
+      co_return;
+    }
+  } else if (name == "presence") {
+    // RFC 6121 §4.7.1: the types presence may have.
+    if (!type.empty() && type != "unavailable" && type != "probe" && type != "error" &&
+        !is_subscription_type(type)) {
+      reply_error(stanza, StanzaError::BadRequest, "unknown presence type");
+      co_return;
+    }
+  }
+  std::optional<Jid> to;
+  if (const auto text = stanza.find_attr("to"); text && !text->empty()) {
+    to = Jid::parse(*text);
+    if (!to) {
+      reply_error(stanza, StanzaError::JidMalformed, "the 'to' address is not a valid JID");
+      co_return;
+    }
+  } else if (name != "presence") {
+    // RFC 6120 §10.3.1, §10.3.3: a message or IQ without 'to' is for the sender's own account.
+    // (Presence without 'to' is a broadcast.)
+    to = jid_->bare();
+  }
+  auto routed = Stanza::make(std::move(document), *jid_, std::move(to));
+  co_await state_ref_.router->route(std::move(routed), shared_from_this());
+}
+
+bool C2sSession::rate_limited() {
+  const auto& limits = config_->limits;
+  if (limits.stanzas_per_second == 0) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (rate_updated_ == std::chrono::steady_clock::time_point{}) {
+    rate_tokens_ = limits.stanza_burst;
+  } else {
+    const std::chrono::duration<double> elapsed = now - rate_updated_;
+    rate_tokens_ = std::min<double>(limits.stanza_burst,
+                                    rate_tokens_ + elapsed.count() * limits.stanzas_per_second);
+  }
+  rate_updated_ = now;
+  if (rate_tokens_ < 1.0) return true;
+  rate_tokens_ -= 1.0;
+  return false;
+}
+
+asio::awaitable<bool> C2sSession::handle_session_iq(xml::Element iq) {
   const xml::Element payload = iq.first_child();
-  if (payload.is("ping", kPing) && get) {  // XEP-0199 §4.2
-    reply_result(iq);
-  } else if (payload.is("query", kDiscoInfo) && get) {  // XEP-0030 §3.1
-    if (!payload.attr("node").empty()) {
-      reply_error(iq, StanzaError::ItemNotFound);
-      co_return;
-    }
-    xml::Document info = xml::Document::create("query", kDiscoInfo);
-    xml::Element identity = info.root().append_child("identity");
-    if (iq.attr("to").empty() || iq.attr("to") == domain_) {
-      identity.set_attr("category", "server");
-      identity.set_attr("type", "im");
-      identity.set_attr("name", "Parley");
-    } else {
-      identity.set_attr("category", "account");  // XEP-0030 on an account's bare JID
-      identity.set_attr("type", "registered");
-    }
-    for (std::string_view var : {kDiscoInfo, kDiscoItems, kPing, kRegister}) {
-      info.root().append_child("feature").set_attr("var", var);
-    }
-    reply_result(iq, std::move(info));
-  } else if (payload.is("query", kDiscoItems) && get) {  // XEP-0030 §4.1: nothing to list yet
-    if (!payload.attr("node").empty()) {
-      reply_error(iq, StanzaError::ItemNotFound);
-      co_return;
-    }
-    reply_result(iq, xml::Document::create("query", kDiscoItems));
-  } else if (payload.is("session", xml::ns::kSession) && !get) {  // RFC 3921 §3, now a no-op
+  if (payload.is("session", xml::ns::kSession) && iq.attr("type") == "set") {
+    // RFC 3921 §3, a no-op since RFC 6121 (Appendix E).
     session_established_ = true;
     reply_result(iq);
-  } else if (payload.is("bind", xml::ns::kBind)) {
-    reply_error(iq, StanzaError::NotAllowed, "this stream has a resource bound already");
-  } else if (payload.is("query", kRegister)) {
-    co_await handle_register(iq);
-  } else {
-    // RFC 6120 §8.4: an IQ the server does not understand.
-    reply_error(iq, StanzaError::ServiceUnavailable);
+    co_return true;
   }
+  if (payload.is("bind", xml::ns::kBind)) {
+    reply_error(iq, StanzaError::NotAllowed, "this stream has a resource bound already");
+    co_return true;
+  }
+  if (payload.is("query", kRegister)) {
+    co_await handle_register(iq);
+    co_return true;
+  }
+  co_return false;
+}
+
+void C2sSession::deliver(const StanzaPtr& stanza) {
+  if (state_ != State::Open || !jid_) return;
+  send(stanza->bytes());
 }
 
 asio::awaitable<void> C2sSession::handle_bind(xml::Element iq) {
@@ -785,6 +822,15 @@ asio::awaitable<void> C2sSession::handle_bind(xml::Element iq) {
     reply_error(iq, StanzaError::JidMalformed, "the resulting JID is too long");
     co_return;
   }
+  // RFC 6120 §7.6.2.1: a limit on an account's simultaneous resources (a session replacing one
+  // with the same resource does not add one).
+  const auto existing = state_ref_.sessions.sessions_of(full->bare());
+  if (existing.size() >= config_->limits.max_sessions_per_account &&
+      !state_ref_.sessions.find(*full)) {
+    reply_error(iq, StanzaError::ResourceConstraint,
+                "this account has reached its limit of simultaneous sessions");
+    co_return;
+  }
   // §7.7.2.2: the same full JID twice: the older session goes (Prosody and ejabberd's default).
   if (auto old = state_ref_.sessions.bind(*full, shared_from_this())) {
     state_ref_.log->info("c2s#{}: {} is replaced by a new session", old->number(), full->full());
@@ -796,6 +842,7 @@ asio::awaitable<void> C2sSession::handle_bind(xml::Element iq) {
   bind.root().append_child("jid").append_text(jid_->full());
   reply_result(iq, std::move(bind));
   state_ref_.log->info("c2s#{} {} bound {}", number_, peer_, jid_->full());
+  if (host_ != nullptr) host_->fire_session(SessionEvent::Bound, shared_from_this());
 }
 
 // XEP-0077: registration before authentication (when enabled), and for a logged-in user the
@@ -954,7 +1001,7 @@ void C2sSession::send(std::string bytes) {
 void C2sSession::begin_close() {
   if (state_ == State::Closing || state_ == State::Closed) return;
   state_ = State::Closing;
-  if (jid_) state_ref_.sessions.unbind(*jid_, this);
+  end_session();
   close_deadline_.expires_after(kCloseTimeout);
   close_deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->close_socket();
@@ -962,10 +1009,19 @@ void C2sSession::begin_close() {
   wake_writer_.cancel();
 }
 
+void C2sSession::end_session() {
+  if (ended_ || !jid_) return;
+  ended_ = true;
+  // Modules see the session once more (the presence module broadcasts its unavailable
+  // presence, RFC 6121 §4.5.2 and §4.6.3), then it is forgotten.
+  if (host_ != nullptr) host_->fire_session(SessionEvent::Closed, shared_from_this());
+  state_ref_.sessions.unbind(*jid_, this);
+}
+
 void C2sSession::close_socket() {
   if (state_ == State::Closed) return;
+  end_session();
   state_ = State::Closed;
-  if (jid_) state_ref_.sessions.unbind(*jid_, this);
   boost::system::error_code ignored;
   socket_.close(ignored);
   wake_writer_.cancel();

@@ -21,10 +21,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "core/jid.hpp"
+#include "core/stanza.hpp"
 #include "core/sasl/channel_binding.hpp"
 #include "core/sasl/sasl_error.hpp"
 #include "core/stanza_error.hpp"
@@ -56,6 +58,24 @@ struct C2sContext {
   std::function<void(std::uint64_t session_number)> on_closed;
 };
 
+class Host;
+
+// What the presence, roster and carbons modules keep per session (RFC 6121 §1.3, XEP-0280).
+struct SessionPresence {
+  // Initial presence sent and no unavailable presence since ("available resource").
+  bool available = false;
+  int priority = 0;
+  // The latest available presence broadcast by the session (from stamped), for probes.
+  StanzaPtr last;
+  // JIDs that received directed presence from this session (RFC 6121 §4.6), to get its
+  // unavailable presence.
+  std::set<std::string, std::less<>> directed;
+  // Asked for the roster: an "interested resource" that gets roster pushes (RFC 6121 §2.1.6).
+  bool interested = false;
+  // XEP-0280 carbons enabled.
+  bool carbons = false;
+};
+
 class C2sSession : public std::enable_shared_from_this<C2sSession> {
  public:
   static constexpr std::size_t kReadBufferBytes = 4 * 1024;
@@ -83,6 +103,13 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   const std::string& peer() const { return peer_; }
   // The bound full JID; nullopt before resource binding.
   const std::optional<Jid>& jid() const { return jid_; }
+  // The host this stream is for; null before the stream header named one.
+  Host* host() const { return host_; }
+  SessionPresence& presence() { return presence_; }
+  const SessionPresence& presence() const { return presence_; }
+  // Queues a routed stanza for this client (dropped once the stream is closing).
+  void deliver(const StanzaPtr& stanza);
+  bool is_open() const { return state_ == State::Open; }
 
  private:
   enum class State : std::uint8_t {
@@ -124,7 +151,11 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
 
   // Stanzas.
   boost::asio::awaitable<void> handle_stanza(xml::Document document);
-  boost::asio::awaitable<void> handle_server_iq(xml::Element iq);
+  boost::asio::awaitable<void> route_stanza(xml::Document document);
+  // The session-level IQs to the server: bind, session, register. False when `iq` is none.
+  boost::asio::awaitable<bool> handle_session_iq(xml::Element iq);
+  bool rate_limited();
+  void end_session();
   boost::asio::awaitable<void> handle_register(xml::Element iq);
   boost::asio::awaitable<void> handle_bind(xml::Element iq);
   void reply_result(xml::Element iq, std::optional<xml::Document> payload = std::nullopt);
@@ -165,6 +196,11 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   std::string authenticated_user_;            // nodeprepped localpart, once SASL succeeded
   unsigned auth_failures_ = 0;
   std::optional<Jid> jid_;            // once bound
+  Host* host_ = nullptr;
+  SessionPresence presence_;
+  bool ended_ = false;                // Closed event fired, unbound
+  double rate_tokens_ = 0;            // stanza rate limit (token bucket)
+  std::chrono::steady_clock::time_point rate_updated_{};
   bool session_established_ = false;  // RFC 3921 <session/>
   std::array<char, kReadBufferBytes> read_buffer_{};
 };

@@ -74,7 +74,7 @@ struct Limits {
 
 struct Config {
   // Every served domain; the first is the default for streams without 'to'.
-  std::vector<VirtualHost> hosts = {VirtualHost{"localhost", {}, {}, false}};
+  std::vector<VirtualHost> hosts = {VirtualHost{"localhost", {}, {}, false, std::nullopt, {}}};
   // Where Parley keeps its state: the database and generated certificates.
   std::filesystem::path data_dir = "parley-data";
   // IP address listeners bind to unless they name their own; "" means all interfaces: "::"

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -127,6 +128,47 @@ struct Server::Impl {
     });
   }
 
+  // The modules a host enables: its `modules` list or the default ones, less disabled_modules.
+  std::vector<const ModuleInfo*> modules_for(const VirtualHost& host) const {
+    std::vector<const ModuleInfo*> out;
+    auto find = [&](const std::string& name) -> const ModuleInfo* {
+      for (const auto& m : modules) {
+        if (m.name == name) return &m;
+      }
+      std::string known;
+      for (const auto& m : modules) known += (known.empty() ? "" : ", ") + m.name;
+      throw std::invalid_argument("the [[host]] " + host.domain + " names the module '" + name +
+                                  "', which does not exist; the modules are: " + known);
+    };
+    for (const auto& name : host.disabled_modules) (void)find(name);
+    auto disabled = [&](const std::string& name) {
+      return std::find(host.disabled_modules.begin(), host.disabled_modules.end(), name) !=
+             host.disabled_modules.end();
+    };
+    if (host.modules) {
+      for (const auto& name : *host.modules) {
+        const ModuleInfo* m = find(name);
+        if (!disabled(name)) out.push_back(m);
+      }
+    } else {
+      for (const auto& m : modules) {
+        if (m.enabled_by_default && !disabled(m.name)) out.push_back(&m);
+      }
+    }
+    return out;
+  }
+
+  void add_host(const VirtualHost& config) {
+    auto host = std::make_unique<Host>(state, config.domain);
+    std::string names;
+    for (const ModuleInfo* m : modules_for(config)) {
+      host->attach(*m);
+      names += (names.empty() ? "" : " ") + m->name;
+    }
+    state.log->info("{}: modules {}", config.domain, names.empty() ? "(none)" : names);
+    state.hosts.emplace(config.domain, std::move(host));
+  }
+
   void wait_for_hup() {
     hup->async_wait([this](const boost::system::error_code& ec, int) {
       if (ec || stopping) return;
@@ -156,6 +198,10 @@ struct Server::Impl {
       auto contexts = tls::ServerContexts::load(next, "xmpp-client");
       state.config = std::make_shared<const Config>(std::move(next));
       state.c2s_tls = std::move(contexts);
+      for (const auto& host : state.config->hosts) {
+        if (!state.hosts.contains(host.domain)) add_host(host);
+      }
+      for (auto& [domain, host] : state.hosts) host->fire_reload();
       state.log->info("reloaded: serving {} domain(s); open streams keep their settings",
                       state.config->hosts.size());
     } catch (const std::exception& e) {
@@ -183,6 +229,7 @@ struct Server::Impl {
   std::optional<asio::signal_set> signals;
   std::optional<asio::signal_set> hup;
   std::function<Config()> reloader;
+  std::vector<ModuleInfo> modules;
   std::string c2s_address;
   std::string c2s_tls_address;
   std::uint16_t c2s_port = 0;
@@ -195,9 +242,10 @@ Server::Server(Config config, std::shared_ptr<spdlog::logger> log, StreamIdSourc
     : impl_(std::make_unique<Impl>(std::move(config), std::move(log), std::move(stream_ids))) {}
 
 Server::~Server() {
-  // Sessions and listeners go before the storage thread they post to.
+  // Sessions and listeners go before the hosts and the storage thread they use.
   impl_->c2s.reset();
   impl_->c2s_tls.reset();
+  impl_->state.hosts.clear();
   if (impl_->storage) impl_->storage->stop();
 }
 
@@ -225,6 +273,8 @@ void Server::start() {
   log.info("database: {}", config.database_file().string());
 
   impl.state.c2s_tls = tls::ServerContexts::load(config, "xmpp-client");
+  impl.state.router = std::make_unique<Router>(impl.state);
+  for (const auto& host : config.hosts) impl.add_host(host);
 
   impl.c2s = impl.start_listener(config.c2s, false, impl.c2s_address, impl.c2s_port);
   impl.c2s_tls = impl.start_listener(config.c2s_tls, true, impl.c2s_tls_address, impl.c2s_tls_port);
@@ -266,6 +316,10 @@ std::optional<std::string> Server::ensure_demo_account(const std::string& user) 
   if (!queued) throw std::runtime_error("storage is not running");
   future.get();
   return created;
+}
+
+void Server::set_modules(std::vector<ModuleInfo> modules) {
+  impl_->modules = std::move(modules);
 }
 
 void Server::set_reloader(std::function<Config()> reloader) {

@@ -1,5 +1,5 @@
 // The running server: data directory, TLS material, storage, the c2s listeners (STARTTLS on 5222,
-// direct TLS on 5223) and the event loop; SIGHUP reloads configuration and certificates without
+// direct TLS on 5223), the router and each host's modules, and the event loop; SIGHUP reloads configuration and certificates without
 // dropping sessions; shutdown ends every stream with RFC 6120 §4.9.3.20 system-shutdown.
 //
 // Asio stays out of this header so that app/ and tests need not compile it.
@@ -16,11 +16,15 @@
 #include "core/config.hpp"
 #include "core/stream_id.hpp"
 
+#include <vector>
+
 namespace spdlog {
 class logger;
 }
 
 namespace parley::core {
+
+struct ModuleInfo;
 
 class Server {
  public:
@@ -30,6 +34,9 @@ class Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  // The modules hosts may enable (core/modules/modules.hpp has Parley's own). Call before start().
+  void set_modules(std::vector<ModuleInfo> modules);
 
   // Creates the data directory, generates a self-signed certificate for each domain that has
   // none, opens the database, loads TLS contexts, binds the listeners and starts accepting.

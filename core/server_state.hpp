@@ -13,6 +13,8 @@
 
 #include "core/auth_throttle.hpp"
 #include "core/config.hpp"
+#include "core/host.hpp"
+#include "core/router.hpp"
 #include "core/session_registry.hpp"
 #include "core/stream_id.hpp"
 
@@ -53,6 +55,10 @@ struct ServerState {
   std::shared_ptr<spdlog::logger> log;
   storage::Worker* storage = nullptr;
   SessionRegistry sessions;
+  // The served domains with their modules, and the router between them. Built at start; a config
+  // reload does not change which modules run.
+  std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts;
+  std::unique_ptr<Router> router;
   AuthThrottle auth_throttle;
   RegistrationLimiter registrations;
   // Secret for SCRAM's fake salts of unknown users (sasl::ScramServerOptions), kept in the data

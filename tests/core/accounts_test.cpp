@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 
 Config two_hosts() {
   Config config;
-  config.hosts = {VirtualHost{"localhost", {}, {}, false},
-                  VirtualHost{"example.org", {}, {}, false}};
+  config.hosts = {VirtualHost{"localhost", {}, {}, false, std::nullopt, {}},
+                  VirtualHost{"example.org", {}, {}, false, std::nullopt, {}}};
   return config;
 }
 

@@ -1,0 +1,18 @@
+// The modules Parley ships (core/modules/), by name, for core::Server::set_modules(). Each is one
+// file implementing one protocol feature through the Host API (core/host.hpp); docs/MODULES.md
+// lists them with their XEPs.
+#pragma once
+
+#include <vector>
+
+#include "core/host.hpp"
+
+namespace parley::core::modules {
+
+std::vector<ModuleInfo> builtin();
+
+// One factory per module file.
+std::unique_ptr<Module> make_disco();
+std::unique_ptr<Module> make_ping();
+
+}  // namespace parley::core::modules
