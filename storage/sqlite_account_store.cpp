@@ -115,7 +115,11 @@ Result SqliteAccountStore::remove(std::string_view domain, std::string_view user
 }
 
 bool SqliteAccountStore::exists(std::string_view domain, std::string_view username) {
-  Statement select = db_.prepare("SELECT 1 FROM accounts WHERE domain = ?1 AND username = ?2");
+  return account_exists(db_, domain, username);
+}
+
+bool account_exists(Database& db, std::string_view domain, std::string_view username) {
+  Statement select = db.prepare("SELECT 1 FROM accounts WHERE domain = ?1 AND username = ?2");
   select.bind_text(1, domain).bind_text(2, username);
   return select.step();
 }

@@ -41,4 +41,8 @@ class SqliteAccountStore final : public AccountStore {
   Clock clock_;
 };
 
+// Whether the account exists, on `db`'s accounts table: for the other SQLite stores, whose
+// writes need an account (offline messages, account data) and report NotFound without one.
+bool account_exists(Database& db, std::string_view domain, std::string_view username);
+
 }  // namespace parley::storage
