@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/jid.hpp"
+
 namespace parley::core {
 
 bool is_valid_domain(std::string_view name) {
@@ -94,6 +96,38 @@ std::optional<std::string> validate(const Config& config) {
   }
   if (!config.c2s.port && !config.c2s_tls.port) {
     return std::string("both client listeners are disabled: clients could not connect");
+  }
+  const Limits& limits = config.limits;
+  if (limits.stanzas_per_second != 0 && limits.stanza_burst < limits.stanzas_per_second) {
+    const std::string rate = std::to_string(limits.stanzas_per_second);
+    return "the stanza burst (" + std::to_string(limits.stanza_burst) +
+           ") is less than stanzas_per_second (" + rate +
+           "): a client must be able to send one second's worth at once; set stanza_burst to " +
+           rate + " or more, or stanzas_per_second to 0 to turn the limit off";
+  }
+  // The file's loader checks the same with line numbers; this catches what the flags change
+  // (--domain replaces the hosts the members' domains were checked against).
+  for (std::size_t i = 0; i < config.groups.size(); ++i) {
+    const SharedGroupConfig& group = config.groups[i];
+    if (group.name.empty()) return std::string("a shared group has no name: give every group one");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (config.groups[j].name == group.name) {
+        return "the shared group \"" + group.name +
+               "\" is configured twice: give each group its own name";
+      }
+    }
+    for (const std::string& member : group.members) {
+      const auto jid = Jid::parse(member);
+      if (!jid || !jid->has_local() || !jid->is_bare()) {
+        return "the member '" + member + "' of the shared group \"" + group.name +
+               "\" is not the bare JID of an account: write it as alice@example.org";
+      }
+      if (!config.host(jid->domain())) {
+        return "the member " + member + " of the shared group \"" + group.name +
+               "\" is not on a served domain: serve " + std::string(jid->domain()) +
+               " too, or remove the member from the group";
+      }
+    }
   }
   return std::nullopt;
 }

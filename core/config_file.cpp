@@ -13,27 +13,36 @@
 #include <utility>
 #include <vector>
 
+#include "core/jid.hpp"
+
 namespace parley::core {
 
 namespace {
 
+using namespace std::string_view_literals;
+
 // The tables of the file and the keys each one knows; the order is the order of docs/CONFIG.md.
-enum class Section { Top, C2s, Limits, Host };
+enum class Section { Top, C2s, Limits, Host, Group };
 
 constexpr std::array kTopKeys = {
-    std::string_view("data_dir"),         std::string_view("bind"),
-    std::string_view("log_file"),         std::string_view("log_level"),
-    std::string_view("scram_iterations"), std::string_view("c2s"),
-    std::string_view("limits"),           std::string_view("host")};
-constexpr std::array kC2sKeys = {std::string_view("port"), std::string_view("tls_port"),
-                                 std::string_view("require_tls"), std::string_view("bind")};
-constexpr std::array kLimitsKeys = {
-    std::string_view("max_stanza_bytes"), std::string_view("unauthenticated_timeout"),
-    std::string_view("max_auth_failures"), std::string_view("registrations_per_address_per_hour")};
-constexpr std::array kHostKeys = {std::string_view("domain"), std::string_view("certificate"),
-                                  std::string_view("key"), std::string_view("allow_registration")};
+    "data_dir"sv, "bind"sv,   "log_file"sv, "log_level"sv, "scram_iterations"sv,
+    "c2s"sv,      "limits"sv, "host"sv,     "group"sv};
+constexpr std::array kC2sKeys = {"port"sv, "tls_port"sv, "require_tls"sv, "bind"sv};
+constexpr std::array kLimitsKeys = {"max_stanza_bytes"sv,
+                                    "unauthenticated_timeout"sv,
+                                    "max_auth_failures"sv,
+                                    "registrations_per_address_per_hour"sv,
+                                    "max_sessions_per_account"sv,
+                                    "stanzas_per_second"sv,
+                                    "stanza_burst"sv,
+                                    "max_roster_items"sv,
+                                    "max_offline_messages"sv};
+constexpr std::array kHostKeys = {"domain"sv,  "certificate"sv,     "key"sv, "allow_registration"sv,
+                                  "modules"sv, "disabled_modules"sv};
+constexpr std::array kGroupKeys = {"name"sv, "members"sv};
 
-constexpr std::array kSections = {Section::Top, Section::C2s, Section::Limits, Section::Host};
+constexpr std::array kSections = {Section::Top, Section::C2s, Section::Limits, Section::Host,
+                                  Section::Group};
 
 std::span<const std::string_view> keys_of(Section section) {
   switch (section) {
@@ -45,6 +54,8 @@ std::span<const std::string_view> keys_of(Section section) {
       return kLimitsKeys;
     case Section::Host:
       return kHostKeys;
+    case Section::Group:
+      return kGroupKeys;
   }
   return {};
 }
@@ -60,6 +71,8 @@ std::string section_name(Section section) {
       return "[limits]";
     case Section::Host:
       return "[[host]]";
+    case Section::Group:
+      return "[[group]]";
   }
   return {};
 }
@@ -135,6 +148,8 @@ class Loader {
     if (auto* node = root.get("c2s")) load_c2s(table(*node, "c2s", "[c2s]"), config);
     if (auto* node = root.get("limits")) load_limits(table(*node, "limits", "[limits]"), config);
     if (auto* node = root.get("host")) load_hosts(*node, config);
+    // After the hosts, wherever [[group]] stands in the file: members must be on their domains.
+    if (auto* node = root.get("group")) load_groups(*node, config);
     return config;
   }
 
@@ -171,6 +186,12 @@ class Loader {
       if (section == Section::Top && (k == "hosts" || k == "virtual_host" || k == "vhost")) {
         fail(line, message + "; did you mean [[host]]? Write one [[host]] table per domain");
       }
+      if (section == Section::Top &&
+          (k == "groups" || k == "shared_group" || k == "shared_groups" || k == "roster_group")) {
+        fail(line, message +
+                       "; did you mean [[group]]? Write one [[group]] table per shared roster "
+                       "group");
+      }
       if (auto suggestion = closest(k, known)) {
         fail(line, message + "; did you mean '" + std::string(*suggestion) + "'?");
       }
@@ -194,6 +215,64 @@ class Loader {
                      " on a line of its own, followed by its keys");
     }
     return *t;
+  }
+
+  // The line of `node`, or `fallback` when toml++ knows none.
+  static std::size_t line_of(const toml::node& node, std::size_t fallback) {
+    const std::size_t line = node.source().begin.line;
+    return line ? line : fallback;
+  }
+
+  // What a message calls a value of the wrong type.
+  static std::string kind_of(const toml::node& node) {
+    switch (node.type()) {
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+      case toml::node_type::floating_point:
+        return "a number";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::date:
+      case toml::node_type::time:
+      case toml::node_type::date_time:
+        return "a date or time";
+      case toml::node_type::table:
+        return "a table";
+      case toml::node_type::array:
+        return "a list";
+      case toml::node_type::none:
+        break;
+    }
+    return "a value";
+  }
+
+  struct ListItem {
+    std::string value;
+    std::size_t line;
+  };
+
+  // A list of strings, e.g. modules = ["roster", "presence"]; each element with its own line, so
+  // that a mistake in a list written over several lines is reported where it is.
+  std::vector<ListItem> string_list(const toml::node& node, std::string_view key, Section section,
+                                    std::string_view noun, std::string_view example) const {
+    const std::string where = "key '" + std::string(key) + "'" + in_section(section);
+    const std::string e_g = ", e.g. " + std::string(key) + " = " + std::string(example);
+    const auto* array = node.as_array();
+    if (!array) {
+      fail(node, where + " must be a list of " + std::string(noun) + "s in double quotes" + e_g);
+    }
+    std::vector<ListItem> items;
+    for (const toml::node& element : *array) {
+      const std::size_t line = line_of(element, node.source().begin.line);
+      const auto* s = element.as_string();
+      if (!s) {
+        fail(line, where + " holds " + kind_of(element) + ", which is not a " + std::string(noun) +
+                       ": write each one in double quotes" + e_g);
+      }
+      items.push_back({s->get(), line});
+    }
+    return items;
   }
 
   std::int64_t whole_number(const toml::node& node, std::string_view key, Section section,
@@ -310,6 +389,74 @@ class Loader {
       l.registrations_per_address_per_hour = static_cast<unsigned>(whole_number(
           *node, "registrations_per_address_per_hour", Section::Limits, 1, 1'000'000, "5"));
     }
+    if (auto* node = limits.get("max_sessions_per_account")) {
+      l.max_sessions_per_account = static_cast<unsigned>(
+          whole_number(*node, "max_sessions_per_account", Section::Limits, 1, 10'000, "10"));
+    }
+    const toml::node* rate = limits.get("stanzas_per_second");
+    if (rate) {
+      l.stanzas_per_second = static_cast<unsigned>(whole_number(
+          *rate, "stanzas_per_second", Section::Limits, 0, 1'000'000, "100", " (0: no limit)"));
+    }
+    const toml::node* burst = limits.get("stanza_burst");
+    if (burst) {
+      l.stanza_burst = static_cast<unsigned>(
+          whole_number(*burst, "stanza_burst", Section::Limits, 1, 1'000'000, "200"));
+    }
+    if (l.stanzas_per_second != 0 && l.stanza_burst < l.stanzas_per_second) {
+      // A client must be able to send one second's worth at once. Report the key that was
+      // written: the burst, or the rate when the burst is the default.
+      const std::string rate_text = std::to_string(l.stanzas_per_second);
+      const std::string why =
+          ": the burst is how many stanzas a client may send at once, and must cover at least one "
+          "second at the rate; ";
+      if (burst || !rate) {  // (!rate: only if the defaults themselves disagreed)
+        fail(burst ? *burst : static_cast<const toml::node&>(limits),
+             "key 'stanza_burst' in [limits] is " + std::to_string(l.stanza_burst) +
+                 ", less than stanzas_per_second = " + rate_text + why + "set stanza_burst = " +
+                 rate_text + " or more, or stanzas_per_second = 0 to turn the limit off");
+      }
+      fail(*rate, "key 'stanzas_per_second' in [limits] is " + rate_text +
+                      ", more than stanza_burst (" + std::to_string(l.stanza_burst) +
+                      " by default)" + why + "add stanza_burst = " + rate_text +
+                      " or more to [limits]");
+    }
+    if (auto* node = limits.get("max_roster_items")) {
+      l.max_roster_items = static_cast<unsigned>(
+          whole_number(*node, "max_roster_items", Section::Limits, 1, 100'000, "1000"));
+    }
+    if (auto* node = limits.get("max_offline_messages")) {
+      l.max_offline_messages = static_cast<unsigned>(
+          whole_number(*node, "max_offline_messages", Section::Limits, 0, 1'000'000, "1000",
+                       " (0: keep none, refuse every message to an offline user)"));
+    }
+  }
+
+  // `modules` or `disabled_modules` of a [[host]]. Whether a name is a module is checked where
+  // the modules are known (core/server.cpp); here only what any list of names must satisfy.
+  std::vector<std::string> module_names(const toml::node& node, std::string_view key) const {
+    std::vector<std::string> names;
+    std::vector<std::size_t> lines;
+    const std::string where = "key '" + std::string(key) + "' in [[host]]";
+    for (ListItem& item :
+         string_list(node, key, Section::Host, "module name", "[\"roster\", \"presence\"]")) {
+      if (item.value.empty()) {
+        fail(item.line, where +
+                            " holds an empty module name \"\": remove it (`parley check` and "
+                            "docs/MODULES.md list the modules)");
+      }
+      const auto seen = std::find(names.begin(), names.end(), item.value);
+      if (seen != names.end()) {
+        const std::size_t first = lines[static_cast<std::size_t>(seen - names.begin())];
+        fail(item.line, where + " lists " + in_quotes(item.value) + " twice" +
+                            (first != item.line ? " (first at line " + std::to_string(first) + ")"
+                                                : std::string()) +
+                            ": remove one");
+      }
+      names.push_back(std::move(item.value));
+      lines.push_back(item.line);
+    }
+    return names;
   }
 
   void load_hosts(const toml::node& node, Config& config) const {
@@ -362,9 +509,109 @@ class Loader {
       if (auto* n = t.get("allow_registration")) {
         host.allow_registration = boolean(*n, "allow_registration", Section::Host, "false");
       }
+      if (auto* n = t.get("modules")) host.modules = module_names(*n, "modules");
+      if (auto* n = t.get("disabled_modules")) {
+        host.disabled_modules = module_names(*n, "disabled_modules");
+      }
       config.hosts.push_back(std::move(host));
       lines.push_back(line);
     }
+  }
+
+  // Requires config.hosts to be final: members are checked against the served domains.
+  void load_groups(const toml::node& node, Config& config) const {
+    const auto* array = node.as_array();
+    if (!array || !array->is_array_of_tables()) {
+      fail(node,
+           "'group' must be written [[group]] (with two brackets), one [[group]] table per shared "
+           "roster group, each with its keys below it, e.g. [[group]] then name = \"Staff\" and "
+           "members = [\"alice@example.org\", \"bob@example.org\"]");
+    }
+    std::vector<std::size_t> lines;
+    for (const toml::node& element : *array) {
+      const toml::table& t = *element.as_table();
+      check_keys(t, Section::Group);
+      const std::size_t line = t.source().begin.line;
+      SharedGroupConfig group;
+      const toml::node* name = t.get("name");
+      if (!name) {
+        fail(line,
+             "this [[group]] has no name: add e.g. name = \"Staff\" below it (the roster group "
+             "in which its members see each other)");
+      }
+      group.name = string(*name, "name", Section::Group, "Staff");
+      if (group.name.empty()) {
+        // RFC 6121 §2.3.3: an empty group name is not-acceptable in a roster.
+        fail(*name,
+             "key 'name' in [[group]] must not be empty: it is the roster group the members see, "
+             "e.g. name = \"Staff\"");
+      }
+      if (std::any_of(group.name.begin(), group.name.end(),
+                      [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+        fail(*name,
+             "key 'name' in [[group]] must not contain control characters such as a line break: "
+             "it is shown as one line in the members' rosters");
+      }
+      for (std::size_t i = 0; i < config.groups.size(); ++i) {
+        if (config.groups[i].name == group.name) {
+          fail(*name, "the group name " + in_quotes(group.name) +
+                          " is already used by the [[group]] at line " + std::to_string(lines[i]) +
+                          ": give each [[group]] its own name, or merge the two member lists");
+        }
+      }
+      if (auto* members = t.get("members")) group.members = group_members(*members, group, config);
+      config.groups.push_back(std::move(group));
+      lines.push_back(line);
+    }
+  }
+
+  // Prepared bare JIDs of accounts on the served domains, each once.
+  std::vector<std::string> group_members(const toml::node& node, const SharedGroupConfig& group,
+                                         const Config& config) const {
+    std::vector<std::string> members;
+    for (const ListItem& item : string_list(node, "members", Section::Group, "bare JID",
+                                            "[\"alice@example.org\", \"bob@example.org\"]")) {
+      const std::string who =
+          "the member " + in_quotes(item.value) + " of the [[group]] " + in_quotes(group.name);
+      if (item.value.empty()) fail(item.line, who + " is empty: remove it");
+      JidError error{};
+      const auto jid = Jid::parse(item.value, &error);
+      if (!jid) {
+        fail(item.line, who + " is not a valid JID (" + std::string(to_string(error)) +
+                            "): write the bare JID of an account, e.g. \"alice@example.org\"");
+      }
+      if (!jid->has_local()) {
+        fail(item.line, who + " is a domain, not an account: write an account's bare JID, e.g. " +
+                            in_quotes("alice@" + std::string(jid->domain())));
+      }
+      if (!jid->is_bare()) {
+        fail(item.line, who + " has a resource: write the bare JID " + in_quotes(jid->bare_view()) +
+                            " (members are accounts, not one of their clients)");
+      }
+      if (!config.host(jid->domain())) {
+        std::vector<std::string_view> domains;
+        std::string list;
+        for (const VirtualHost& h : config.hosts) {
+          domains.push_back(h.domain);
+          list += (list.empty() ? "" : ", ") + h.domain;
+        }
+        std::string message = who + " is not on a domain this server serves (" + list + ")";
+        if (auto near = closest(jid->domain(), domains)) {
+          message += ": did you mean " +
+                     in_quotes(std::string(jid->local()) + "@" + std::string(*near)) +
+                     "? Or add a [[host]] with domain = " + in_quotes(jid->domain());
+        } else {
+          message +=
+              ": correct the address, or add a [[host]] with domain = " + in_quotes(jid->domain());
+        }
+        fail(item.line, message);
+      }
+      // Written twice, perhaps in different case: the same account, kept once.
+      if (std::find(members.begin(), members.end(), jid->full()) == members.end()) {
+        members.push_back(jid->full());
+      }
+    }
+    return members;
   }
 
   std::string name_;
@@ -450,7 +697,10 @@ Config load_config_file(const std::filesystem::path& path) {
 
 void apply_overrides(Config& config, const ConfigOverrides& o) {
   if (o.domain) {
-    config.hosts.assign(1, VirtualHost{lower_ascii(*o.domain), {}, {}, false});
+    // Built member by member: an aggregate initializer would have to name every field.
+    VirtualHost host;
+    host.domain = lower_ascii(*o.domain);
+    config.hosts.assign(1, std::move(host));
   }
   if (!config.hosts.empty()) {
     if (o.certificate) config.hosts.front().certificate = *o.certificate;

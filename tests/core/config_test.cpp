@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -45,6 +47,8 @@ void expect_same_settings_except_data_dir(const Config& a, const Config& b) {
     EXPECT_EQ(a.hosts[i].certificate, b.hosts[i].certificate);
     EXPECT_EQ(a.hosts[i].key, b.hosts[i].key);
     EXPECT_EQ(a.hosts[i].allow_registration, b.hosts[i].allow_registration);
+    EXPECT_EQ(a.hosts[i].modules, b.hosts[i].modules);
+    EXPECT_EQ(a.hosts[i].disabled_modules, b.hosts[i].disabled_modules);
   }
   EXPECT_EQ(a.bind_address, b.bind_address);
   EXPECT_EQ(a.c2s.port, b.c2s.port);
@@ -58,6 +62,16 @@ void expect_same_settings_except_data_dir(const Config& a, const Config& b) {
   EXPECT_EQ(a.limits.max_auth_failures, b.limits.max_auth_failures);
   EXPECT_EQ(a.limits.registrations_per_address_per_hour,
             b.limits.registrations_per_address_per_hour);
+  EXPECT_EQ(a.limits.max_sessions_per_account, b.limits.max_sessions_per_account);
+  EXPECT_EQ(a.limits.stanzas_per_second, b.limits.stanzas_per_second);
+  EXPECT_EQ(a.limits.stanza_burst, b.limits.stanza_burst);
+  EXPECT_EQ(a.limits.max_roster_items, b.limits.max_roster_items);
+  EXPECT_EQ(a.limits.max_offline_messages, b.limits.max_offline_messages);
+  ASSERT_EQ(a.groups.size(), b.groups.size());
+  for (std::size_t i = 0; i < a.groups.size(); ++i) {
+    EXPECT_EQ(a.groups[i].name, b.groups[i].name);
+    EXPECT_EQ(a.groups[i].members, b.groups[i].members);
+  }
   EXPECT_EQ(a.log_file, b.log_file);
   EXPECT_EQ(a.log_level, b.log_level);
 }
@@ -95,6 +109,67 @@ TEST(ConfigFileTest, SampleLoadsAndEqualsTheDefaultsItDocuments) {
   EXPECT_EQ(config.source_file, sample);
 }
 
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(ConfigFileTest, SampleAndReferenceDocumentEveryKey) {
+  const std::string sample = read_file(source_root() / "etc" / "parley.toml");
+  const std::string reference = read_file(source_root() / "docs" / "CONFIG.md");
+  ASSERT_FALSE(sample.empty());
+  ASSERT_FALSE(reference.empty());
+  for (std::string_view key : {"data_dir",
+                               "bind",
+                               "log_file",
+                               "log_level",
+                               "scram_iterations",
+                               "port",
+                               "tls_port",
+                               "require_tls",
+                               "max_stanza_bytes",
+                               "unauthenticated_timeout",
+                               "max_auth_failures",
+                               "registrations_per_address_per_hour",
+                               "max_sessions_per_account",
+                               "stanzas_per_second",
+                               "stanza_burst",
+                               "max_roster_items",
+                               "max_offline_messages",
+                               "domain",
+                               "certificate",
+                               "key",
+                               "allow_registration",
+                               "modules",
+                               "disabled_modules",
+                               "name",
+                               "members"}) {
+    EXPECT_TRUE(contains(sample, "\n" + std::string(key) + " = ") ||
+                contains(sample, "\n# " + std::string(key) + " = "))
+        << key << " is not in etc/parley.toml";
+    EXPECT_TRUE(contains(reference, "| `" + std::string(key) + "` |"))
+        << key << " is not in a table of docs/CONFIG.md";
+  }
+}
+
+TEST(ConfigFileTest, SampleCommentedExamplesLoad) {
+  // The sample's commented-out modules list and [[group]] (the last table), switched on.
+  std::string text;
+  std::istringstream in(read_file(source_root() / "etc" / "parley.toml"));
+  for (std::string line; std::getline(in, line);) {
+    for (std::string_view prefix : {"# modules = ", "# name = ", "# members = "}) {
+      if (line.starts_with(prefix)) line.erase(0, 2);
+    }
+    if (line == "# [[group]]") line.erase(0, 2);
+    text += line + "\n";
+  }
+  const Config config = parse(text);
+  ASSERT_TRUE(config.default_host().modules.has_value());
+  EXPECT_FALSE(config.default_host().modules->empty());
+  ASSERT_EQ(config.groups.size(), 1u);
+  EXPECT_EQ(config.groups[0].members.size(), 2u);
+}
+
 TEST(ConfigFileTest, EmptyFileGivesTheDefaultsAndServesLocalhost) {
   const Config config = parse("# nothing set\n");
   expect_same_settings_except_data_dir(config, Config{});
@@ -102,6 +177,22 @@ TEST(ConfigFileTest, EmptyFileGivesTheDefaultsAndServesLocalhost) {
   EXPECT_EQ(config.default_host().domain, "localhost");
   // Even the default data directory is relative to the file's directory.
   EXPECT_EQ(config.data_dir, fs::path("/etc/parley/parley-data"));
+}
+
+TEST(ConfigFileTest, DefaultsOfTheImLimitsModulesAndGroups) {
+  const Config config = parse("");
+  EXPECT_EQ(config.limits.max_sessions_per_account, 10u);
+  EXPECT_EQ(config.limits.stanzas_per_second, 100u);
+  EXPECT_EQ(config.limits.stanza_burst, 200u);
+  EXPECT_EQ(config.limits.max_roster_items, 1000u);
+  EXPECT_EQ(config.limits.max_offline_messages, 1000u);
+  EXPECT_EQ(config.default_host().modules, std::nullopt);  // the modules on by default
+  EXPECT_TRUE(config.default_host().disabled_modules.empty());
+  EXPECT_TRUE(config.groups.empty());
+  // A [[host]] without the module keys gets the same.
+  const Config with_host = parse("[[host]]\ndomain = \"example.org\"\n");
+  EXPECT_EQ(with_host.default_host().modules, std::nullopt);
+  EXPECT_TRUE(with_host.default_host().disabled_modules.empty());
 }
 
 TEST(ConfigFileTest, RelativePathsAreRelativeToTheFilesDirectory) {
@@ -159,6 +250,114 @@ domain = "chat.example.net"
   EXPECT_TRUE(config.hosts[0].allow_registration);
   EXPECT_EQ(config.hosts[1].domain, "chat.example.net");
   EXPECT_FALSE(config.hosts[1].allow_registration);
+}
+
+TEST(ConfigFileTest, EveryImLimitIsRead) {
+  const Config config = parse(R"(
+[limits]
+max_sessions_per_account = 3
+stanzas_per_second = 50
+stanza_burst = 50
+max_roster_items = 100000
+max_offline_messages = 1000000
+)");
+  EXPECT_EQ(config.limits.max_sessions_per_account, 3u);
+  EXPECT_EQ(config.limits.stanzas_per_second, 50u);
+  EXPECT_EQ(config.limits.stanza_burst, 50u);  // equal to the rate is enough
+  EXPECT_EQ(config.limits.max_roster_items, 100000u);
+  EXPECT_EQ(config.limits.max_offline_messages, 1000000u);
+}
+
+TEST(ConfigFileTest, LimitsAtTheEdgesOfTheirRanges) {
+  const Config low = parse(
+      "[limits]\nmax_sessions_per_account = 1\nstanzas_per_second = 0\nstanza_burst = 1\n"
+      "max_roster_items = 1\nmax_offline_messages = 0\n");
+  EXPECT_EQ(low.limits.max_sessions_per_account, 1u);
+  EXPECT_EQ(low.limits.stanzas_per_second, 0u);
+  EXPECT_EQ(low.limits.stanza_burst, 1u);
+  EXPECT_EQ(low.limits.max_roster_items, 1u);
+  EXPECT_EQ(low.limits.max_offline_messages, 0u);  // keep nothing: refuse offline messages
+  const Config high = parse(
+      "[limits]\nmax_sessions_per_account = 10000\nstanzas_per_second = 1000000\n"
+      "stanza_burst = 1000000\n");
+  EXPECT_EQ(high.limits.max_sessions_per_account, 10000u);
+  EXPECT_EQ(high.limits.stanzas_per_second, 1000000u);
+  EXPECT_EQ(high.limits.stanza_burst, 1000000u);
+}
+
+TEST(ConfigFileTest, RateLimitOffAllowsABurstBelowTheDefaultRate) {
+  const Config config = parse("[limits]\nstanzas_per_second = 0\nstanza_burst = 5\n");
+  EXPECT_EQ(config.limits.stanzas_per_second, 0u);
+  EXPECT_EQ(config.limits.stanza_burst, 5u);
+}
+
+TEST(ConfigFileTest, RateWithinTheDefaultBurstNeedsNoBurst) {
+  const Config config = parse("[limits]\nstanzas_per_second = 200\n");
+  EXPECT_EQ(config.limits.stanzas_per_second, 200u);
+  EXPECT_EQ(config.limits.stanza_burst, 200u);
+}
+
+TEST(ConfigFileTest, HostModuleListsAreRead) {
+  const Config config = parse(R"(
+[[host]]
+domain = "example.org"
+modules = ["roster", "presence",
+           "disco"]
+disabled_modules = ["presence"]
+[[host]]
+domain = "b.example"
+disabled_modules = ["vcard", "carbons"]
+[[host]]
+domain = "c.example"
+modules = []
+)");
+  ASSERT_EQ(config.hosts.size(), 3u);
+  EXPECT_EQ(config.hosts[0].modules,
+            (std::optional<std::vector<std::string>>({"roster", "presence", "disco"})));
+  EXPECT_EQ(config.hosts[0].disabled_modules, std::vector<std::string>{"presence"});
+  EXPECT_EQ(config.hosts[1].modules, std::nullopt);
+  EXPECT_EQ(config.hosts[1].disabled_modules, (std::vector<std::string>{"vcard", "carbons"}));
+  // An empty list is not an absent one: that host runs no module at all.
+  ASSERT_TRUE(config.hosts[2].modules.has_value());
+  EXPECT_TRUE(config.hosts[2].modules->empty());
+}
+
+TEST(ConfigFileTest, GroupsAreReadWithMembersPreparedAndDeduplicated) {
+  // [[group]] may come before the [[host]] its members are on.
+  const Config config = parse(R"(
+[[group]]
+name = "Staff"
+members = [
+  "Alice@Example.ORG",
+  "bob@example.org",
+  "alice@example.org",
+  "carol@b.example.",
+]
+[[group]]
+name = "Nobody yet"
+[[group]]
+name = "staff"
+members = ["bob@example.org"]
+[[host]]
+domain = "example.org"
+[[host]]
+domain = "b.example"
+)");
+  ASSERT_EQ(config.groups.size(), 3u);
+  EXPECT_EQ(config.groups[0].name, "Staff");
+  EXPECT_EQ(config.groups[0].members,
+            (std::vector<std::string>{"alice@example.org", "bob@example.org", "carol@b.example"}));
+  EXPECT_EQ(config.groups[1].name, "Nobody yet");
+  EXPECT_TRUE(config.groups[1].members.empty());
+  // Roster group names are compared as written (RFC 6121 §2.1.2.2 does not fold case).
+  EXPECT_EQ(config.groups[2].name, "staff");
+  EXPECT_EQ(config.groups[2].members, std::vector<std::string>{"bob@example.org"});
+}
+
+TEST(ConfigFileTest, GroupMembersOnTheDefaultHost) {
+  const Config config = parse("[[group]]\nname = \"All\"\nmembers = [\"alice@localhost\"]\n");
+  ASSERT_EQ(config.groups.size(), 1u);
+  EXPECT_EQ(config.groups[0].members, std::vector<std::string>{"alice@localhost"});
 }
 
 TEST(ConfigFileTest, PortZeroMeansAnyFreePortAndInlineTablesWork) {
@@ -327,6 +526,281 @@ TEST(ConfigErrorTest, TableWrittenAsAValue) {
       << e.what();
 }
 
+// --- [limits]: the IM limits -------------------------------------------------------------------
+
+TEST(ConfigErrorTest, MaxSessionsPerAccountOutOfRange) {
+  const ConfigError e = error_for("[limits]\n\nmax_sessions_per_account = 0\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:3: key 'max_sessions_per_account' in [limits] must be a whole number "
+               "from 1 to 10000, e.g. max_sessions_per_account = 10");
+  EXPECT_EQ(error_for("[limits]\nmax_sessions_per_account = 10001\n").line(), 2u);
+}
+
+TEST(ConfigErrorTest, StanzasPerSecondOutOfRangeSaysZeroTurnsItOff) {
+  const ConfigError e = error_for("[limits]\nstanzas_per_second = -1\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:2: key 'stanzas_per_second' in [limits] must be a whole number from 0 "
+               "to 1000000 (0: no limit), e.g. stanzas_per_second = 100");
+  const ConfigError too_many = error_for(
+      "[limits]\nstanza_burst = 2000000\n"
+      "stanzas_per_second = 1000001\n");
+  EXPECT_EQ(too_many.line(), 3u);
+  EXPECT_TRUE(contains(too_many.what(), "key 'stanzas_per_second' in [limits] must be"))
+      << too_many.what();
+}
+
+TEST(ConfigErrorTest, StanzaBurstOutOfRange) {
+  const ConfigError e = error_for("[limits]\nstanzas_per_second = 0\nstanza_burst = 0\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:3: key 'stanza_burst' in [limits] must be a whole number from 1 to "
+               "1000000, e.g. stanza_burst = 200");
+}
+
+TEST(ConfigErrorTest, StanzaBurstBelowTheRateNamesTheBurstLine) {
+  const ConfigError e =
+      error_for("[limits]\nstanzas_per_second = 100\nmax_roster_items = 5\nstanza_burst = 50\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:4: key 'stanza_burst' in [limits] is 50, less than stanzas_per_second "
+               "= 100: the burst is how many stanzas a client may send at once, and must cover at "
+               "least one second at the rate; set stanza_burst = 100 or more, or "
+               "stanzas_per_second = 0 to turn the limit off");
+}
+
+TEST(ConfigErrorTest, BurstBelowTheDefaultRateIsAnErrorToo) {
+  // The rate is left at its default (100).
+  const ConfigError e = error_for("[limits]\n\nstanza_burst = 99\n");
+  EXPECT_EQ(e.line(), 3u);
+  EXPECT_TRUE(contains(e.what(), "is 99, less than stanzas_per_second = 100")) << e.what();
+}
+
+TEST(ConfigErrorTest, RateAboveTheDefaultBurstNamesTheRateLine) {
+  const ConfigError e = error_for("[limits]\nmax_roster_items = 5\nstanzas_per_second = 500\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:3: key 'stanzas_per_second' in [limits] is 500, more than "
+               "stanza_burst (200 by default): the burst is how many stanzas a client may send at "
+               "once, and must cover at least one second at the rate; add stanza_burst = 500 or "
+               "more to [limits]");
+}
+
+TEST(ConfigErrorTest, MaxRosterItemsOutOfRange) {
+  const ConfigError e = error_for("[limits]\nmax_roster_items = 100001\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:2: key 'max_roster_items' in [limits] must be a whole number from 1 "
+               "to 100000, e.g. max_roster_items = 1000");
+  EXPECT_EQ(error_for("[limits]\n\n\nmax_roster_items = 0\n").line(), 4u);
+}
+
+TEST(ConfigErrorTest, MaxOfflineMessagesOutOfRangeExplainsZero) {
+  const ConfigError e = error_for("[limits]\nmax_offline_messages = \"1000\"\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:2: key 'max_offline_messages' in [limits] must be a whole number from "
+               "0 to 1000000 (0: keep none, refuse every message to an offline user), e.g. "
+               "max_offline_messages = 1000");
+  EXPECT_EQ(error_for("[limits]\nmax_offline_messages = -1\n").line(), 2u);
+  EXPECT_EQ(error_for("[limits]\nmax_offline_messages = 1000001\n").line(), 2u);
+}
+
+TEST(ConfigErrorTest, MisspelledLimitsSuggestTheNearestOne) {
+  EXPECT_STREQ(error_for("[limits]\nmax_session_per_account = 3\n").what(),
+               "parley.toml:2: unknown key 'max_session_per_account' in [limits]; did you mean "
+               "'max_sessions_per_account'?");
+  EXPECT_STREQ(error_for("[limits]\nstanza_brust = 300\n").what(),
+               "parley.toml:2: unknown key 'stanza_brust' in [limits]; did you mean "
+               "'stanza_burst'?");
+  EXPECT_STREQ(error_for("[limits]\nstanzas_per_sec = 3\n").what(),
+               "parley.toml:2: unknown key 'stanzas_per_sec' in [limits]; the keys of [limits] "
+               "are: max_stanza_bytes, unauthenticated_timeout, max_auth_failures, "
+               "registrations_per_address_per_hour, max_sessions_per_account, "
+               "stanzas_per_second, stanza_burst, max_roster_items, max_offline_messages");
+  EXPECT_STREQ(error_for("[limits]\nmax_offline_message = 3\n").what(),
+               "parley.toml:2: unknown key 'max_offline_message' in [limits]; did you mean "
+               "'max_offline_messages'?");
+  EXPECT_STREQ(error_for("[limits]\nmax_roster_item = 3\n").what(),
+               "parley.toml:2: unknown key 'max_roster_item' in [limits]; did you mean "
+               "'max_roster_items'?");
+}
+
+TEST(ConfigErrorTest, LimitAtTheTopLevelSaysItBelongsInLimits) {
+  EXPECT_STREQ(error_for("\nmax_roster_items = 10\n").what(),
+               "parley.toml:2: unknown key 'max_roster_items' at the top level; "
+               "'max_roster_items' belongs in [limits]");
+}
+
+// --- [[host]] modules ---------------------------------------------------------------------------
+
+TEST(ConfigErrorTest, ModulesMustBeAList) {
+  const ConfigError e = error_for("[[host]]\ndomain = \"example.org\"\nmodules = \"roster\"\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:3: key 'modules' in [[host]] must be a list of module names in double "
+               "quotes, e.g. modules = [\"roster\", \"presence\"]");
+}
+
+TEST(ConfigErrorTest, ModuleNameThatIsNotAStringNamesItsOwnLine) {
+  const ConfigError e = error_for(
+      "[[host]]\ndomain = \"example.org\"\nmodules = [\n  \"roster\",\n  \"presence\",\n  "
+      "42,\n]\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:6: key 'modules' in [[host]] holds a number, which is not a module "
+               "name: write each one in double quotes, e.g. modules = [\"roster\", \"presence\"]");
+  EXPECT_EQ(error_for("[[host]]\ndomain = \"a.example\"\ndisabled_modules = [[\"ping\"]]\n").line(),
+            3u);
+}
+
+TEST(ConfigErrorTest, EmptyModuleName) {
+  const ConfigError e =
+      error_for("[[host]]\ndomain = \"example.org\"\n\ndisabled_modules = [\"ping\", \"\"]\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:4: key 'disabled_modules' in [[host]] holds an empty module name \"\": "
+               "remove it (`parley check` and docs/MODULES.md list the modules)");
+}
+
+TEST(ConfigErrorTest, ModuleListedTwice) {
+  const ConfigError e = error_for(
+      "[[host]]\ndomain = \"example.org\"\nmodules = [\n  \"roster\",\n  \"ping\",\n  "
+      "\"roster\",\n]\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:6: key 'modules' in [[host]] lists \"roster\" twice (first at line 4): "
+               "remove one");
+  // On one line, no need to point at the first one.
+  EXPECT_STREQ(
+      error_for("[[host]]\ndomain = \"example.org\"\ndisabled_modules = [\"ping\", \"ping\"]\n")
+          .what(),
+      "parley.toml:3: key 'disabled_modules' in [[host]] lists \"ping\" twice: remove one");
+}
+
+TEST(ConfigErrorTest, MisspelledModuleKeysSuggestTheNearestOne) {
+  EXPECT_STREQ(error_for("[[host]]\ndomain = \"example.org\"\nmodule = [\"ping\"]\n").what(),
+               "parley.toml:3: unknown key 'module' in [[host]]; did you mean 'modules'?");
+  EXPECT_STREQ(
+      error_for("[[host]]\ndomain = \"example.org\"\ndisable_modules = [\"ping\"]\n").what(),
+      "parley.toml:3: unknown key 'disable_modules' in [[host]]; did you mean "
+      "'disabled_modules'?");
+  EXPECT_STREQ(error_for("modules = [\"ping\"]\n").what(),
+               "parley.toml:1: unknown key 'modules' at the top level; 'modules' belongs in "
+               "[[host]]");
+}
+
+// --- [[group]] ----------------------------------------------------------------------------------
+
+TEST(ConfigErrorTest, GroupWithSingleBracketsAsksForDoubleOnes) {
+  const ConfigError e = error_for("bind = \"\"\n[group]\nname = \"Staff\"\n");
+  EXPECT_EQ(e.line(), 2u);
+  EXPECT_TRUE(contains(e.what(), "'group' must be written [[group]] (with two brackets)"))
+      << e.what();
+}
+
+TEST(ConfigErrorTest, GroupsInThePluralSuggestsGroupTables) {
+  EXPECT_STREQ(error_for("\n[[groups]]\nname = \"Staff\"\n").what(),
+               "parley.toml:2: unknown key 'groups' at the top level; did you mean [[group]]? "
+               "Write one [[group]] table per shared roster group");
+}
+
+TEST(ConfigErrorTest, GroupWithoutName) {
+  const ConfigError e =
+      error_for("[[group]]\nname = \"Staff\"\n\n[[group]]\nmembers = [\"alice@localhost\"]\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:4: this [[group]] has no name: add e.g. name = \"Staff\" below it (the "
+               "roster group in which its members see each other)");
+}
+
+TEST(ConfigErrorTest, GroupNameEmptyOrNotAStringOrWithALineBreak) {
+  EXPECT_STREQ(error_for("[[group]]\nname = \"\"\n").what(),
+               "parley.toml:2: key 'name' in [[group]] must not be empty: it is the roster group "
+               "the members see, e.g. name = \"Staff\"");
+  EXPECT_STREQ(error_for("[[group]]\nname = 7\n").what(),
+               "parley.toml:2: key 'name' in [[group]] must be a string in double quotes, e.g. "
+               "name = \"Staff\"");
+  const ConfigError e = error_for("[[group]]\n\nname = \"Staff\\nTeam\"\n");
+  EXPECT_EQ(e.line(), 3u);
+  EXPECT_TRUE(contains(e.what(), "must not contain control characters")) << e.what();
+}
+
+TEST(ConfigErrorTest, GroupNameUsedTwiceNamesTheFirstGroup) {
+  const ConfigError e = error_for(
+      "[[group]]\nname = \"Staff\"\n[[group]]\nname = \"Board\"\n[[group]]\nmembers = []\n"
+      "name = \"Staff\"\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:7: the group name \"Staff\" is already used by the [[group]] at line "
+               "1: give each [[group]] its own name, or merge the two member lists");
+}
+
+TEST(ConfigErrorTest, GroupMembersMustBeAListOfStrings) {
+  EXPECT_STREQ(
+      error_for("[[group]]\nname = \"Staff\"\nmembers = \"alice@localhost\"\n").what(),
+      "parley.toml:3: key 'members' in [[group]] must be a list of bare JIDs in double quotes, "
+      "e.g. members = [\"alice@example.org\", \"bob@example.org\"]");
+  EXPECT_STREQ(
+      error_for("[[group]]\nname = \"Staff\"\nmembers = [\n  \"alice@localhost\",\n  true,\n]\n")
+          .what(),
+      "parley.toml:5: key 'members' in [[group]] holds a boolean, which is not a bare JID: write "
+      "each one in double quotes, e.g. members = [\"alice@example.org\", \"bob@example.org\"]");
+}
+
+TEST(ConfigErrorTest, GroupMemberEmpty) {
+  EXPECT_STREQ(error_for("[[group]]\nname = \"Staff\"\nmembers = [\"\"]\n").what(),
+               "parley.toml:3: the member \"\" of the [[group]] \"Staff\" is empty: remove it");
+}
+
+TEST(ConfigErrorTest, GroupMemberThatIsNotAJid) {
+  const ConfigError e = error_for(
+      "[[group]]\nname = \"Staff\"\nmembers = [\n  \"alice@localhost\",\n  \"b<b@localhost\",\n]"
+      "\n");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:5: the member \"b<b@localhost\" of the [[group]] \"Staff\" is not a "
+               "valid JID (invalid localpart): write the bare JID of an account, e.g. "
+               "\"alice@example.org\"");
+}
+
+TEST(ConfigErrorTest, GroupMemberThatIsADomain) {
+  EXPECT_STREQ(error_for("[[group]]\nname = \"Staff\"\nmembers = [\"LocalHost\"]\n").what(),
+               "parley.toml:3: the member \"LocalHost\" of the [[group]] \"Staff\" is a domain, "
+               "not an account: write an account's bare JID, e.g. \"alice@localhost\"");
+}
+
+TEST(ConfigErrorTest, GroupMemberWithAResource) {
+  EXPECT_STREQ(
+      error_for("[[group]]\nname = \"Staff\"\nmembers = [\"Alice@localhost/phone\"]\n").what(),
+      "parley.toml:3: the member \"Alice@localhost/phone\" of the [[group]] \"Staff\" has a "
+      "resource: write the bare JID \"alice@localhost\" (members are accounts, not one of their "
+      "clients)");
+}
+
+TEST(ConfigErrorTest, GroupMemberOnAnUnservedDomainSuggestsTheNearestHost) {
+  // The hosts come after the group in the file: members are checked once they are known.
+  const ConfigError e = error_for(R"([[group]]
+name = "Staff"
+members = ["alice@example.org",
+           "bob@exmaple.org"]
+[[host]]
+domain = "example.org"
+[[host]]
+domain = "chat.example.net"
+)");
+  EXPECT_STREQ(e.what(),
+               "parley.toml:4: the member \"bob@exmaple.org\" of the [[group]] \"Staff\" is not "
+               "on a domain this server serves (example.org, chat.example.net): did you mean "
+               "\"bob@example.org\"? Or add a [[host]] with domain = \"exmaple.org\"");
+}
+
+TEST(ConfigErrorTest, GroupMemberOnAnUnservedDomain) {
+  // Without [[host]], the server serves localhost only.
+  EXPECT_STREQ(
+      error_for("[[group]]\nname = \"Staff\"\nmembers = [\"alice@example.org\"]\n").what(),
+      "parley.toml:3: the member \"alice@example.org\" of the [[group]] \"Staff\" is not on a "
+      "domain this server serves (localhost): correct the address, or add a [[host]] with "
+      "domain = \"example.org\"");
+}
+
+TEST(ConfigErrorTest, MisspelledGroupKeysSuggestTheNearestOne) {
+  EXPECT_STREQ(error_for("[[group]]\nname = \"Staff\"\nmember = []\n").what(),
+               "parley.toml:3: unknown key 'member' in [[group]]; did you mean 'members'?");
+  EXPECT_STREQ(error_for("[[group]]\nname = \"Staff\"\ndomain = \"example.org\"\n").what(),
+               "parley.toml:3: unknown key 'domain' in [[group]]; 'domain' belongs in [[host]]");
+  EXPECT_STREQ(error_for("\nmembers = []\n").what(),
+               "parley.toml:2: unknown key 'members' at the top level; 'members' belongs in "
+               "[[group]]");
+}
+
 TEST(ConfigErrorTest, ValidationProblemsArePrefixedWithTheFileName) {
   const ConfigError e = error_for("[c2s]\nport = false\ntls_port = false\n");
   EXPECT_EQ(e.line(), 0u);
@@ -431,6 +905,56 @@ TEST(ConfigOverridesTest, ProblemsMadeByFlagsCarryNoFileName) {
   ConfigOverrides only_cert;
   only_cert.certificate = "/tmp/x.crt";
   EXPECT_THROW(load_config(std::nullopt, only_cert), ConfigError);  // a certificate needs a key
+}
+
+TEST(ConfigOverridesTest, DomainFlagMustStillServeTheGroupMembers) {
+  ScratchDir dir;
+  const fs::path file =
+      dir.write("parley.toml",
+                "[[host]]\ndomain = \"example.org\"\nmodules = [\"ping\"]\n"
+                "[[group]]\nname = \"Staff\"\nmembers = [\"alice@example.org\"]\n");
+  ConfigOverrides flags;
+  flags.domain = "Example.ORG";
+  const Config same = load_config(file, flags);
+  EXPECT_EQ(same.groups.size(), 1u);
+  EXPECT_EQ(same.default_host().modules, std::nullopt);  // --domain starts from a fresh host
+  flags.domain = "chat.example";
+  try {
+    load_config(file, flags);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(e.file().empty());
+    EXPECT_STREQ(e.what(),
+                 "the member alice@example.org of the shared group \"Staff\" is not on a served "
+                 "domain: serve example.org too, or remove the member from the group");
+  }
+}
+
+TEST(ConfigValidateTest, BurstBelowTheRate) {
+  Config config;
+  config.limits.stanzas_per_second = 300;
+  EXPECT_EQ(validate(config),
+            "the stanza burst (200) is less than stanzas_per_second (300): a client must be able "
+            "to send one second's worth at once; set stanza_burst to 300 or more, or "
+            "stanzas_per_second to 0 to turn the limit off");
+  config.limits.stanzas_per_second = 0;
+  EXPECT_EQ(validate(config), std::nullopt);
+}
+
+TEST(ConfigValidateTest, Groups) {
+  Config config;
+  config.groups.push_back({"Staff", {"alice@localhost", "bob@localhost"}});
+  EXPECT_EQ(validate(config), std::nullopt);
+  config.groups.push_back({"Staff", {}});
+  EXPECT_EQ(validate(config),
+            "the shared group \"Staff\" is configured twice: give each group its own name");
+  config.groups.back().name = "";
+  EXPECT_EQ(validate(config), "a shared group has no name: give every group one");
+  config.groups.back().name = "Board";
+  config.groups.back().members = {"alice@localhost/phone"};
+  EXPECT_EQ(validate(config),
+            "the member 'alice@localhost/phone' of the shared group \"Board\" is not the bare JID "
+            "of an account: write it as alice@example.org");
 }
 
 TEST(ConfigOverridesTest, BindFlagMustBeAnAddress) {
