@@ -1,6 +1,8 @@
 #include "storage/sqlite_roster_store.hpp"
 
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "storage/error.hpp"
 
