@@ -62,10 +62,12 @@ class AccountStore {
   virtual Result set_credentials(std::string_view domain, std::string_view username,
                                  std::span<const ScramCredential> credentials) = 0;
 
-  // Removes the account and everything stored for it, atomically: its credentials and — as later
-  // stores arrive — its roster, offline messages, archive, vCard... Implementations make every
-  // per-account record go with the account (the SQLite schema does it with ON DELETE CASCADE);
-  // this is the one place account data removal hangs off. NotFound if it does not exist.
+  // Removes the account and everything stored for it, atomically: its credentials, roster (items,
+  // version, pending subscription requests), offline messages, account data (vCard, private XML,
+  // last activity) and blocklist — and whatever later stores keep per account. Implementations
+  // make every per-account record go with the account (the SQLite schema does it with ON DELETE
+  // CASCADE); this is the one place account data removal hangs off. Shared group memberships are
+  // JIDs, not account data, and stay (group_store.hpp). NotFound if it does not exist.
   virtual Result remove(std::string_view domain, std::string_view username) = 0;
 
   virtual bool exists(std::string_view domain, std::string_view username) = 0;

@@ -5,7 +5,12 @@
 #include <utility>
 
 #include "storage/schema.hpp"
+#include "storage/sqlite_account_data_store.hpp"
 #include "storage/sqlite_account_store.hpp"
+#include "storage/sqlite_block_store.hpp"
+#include "storage/sqlite_group_store.hpp"
+#include "storage/sqlite_offline_store.hpp"
+#include "storage/sqlite_roster_store.hpp"
 
 namespace parley::storage {
 
@@ -75,7 +80,19 @@ void Worker::run(Options options, std::promise<void> opened) {
     return;
   }
   SqliteAccountStore accounts(*db);
-  Stores stores{accounts};
+  SqliteRosterStore rosters(*db);
+  SqliteOfflineStore offline(*db);
+  SqliteAccountDataStore data(*db);
+  SqliteBlockStore blocks(*db);
+  SqliteGroupStore groups(*db);
+  Stores stores{
+      .accounts = accounts,
+      .rosters = rosters,
+      .offline = offline,
+      .data = data,
+      .blocks = blocks,
+      .groups = groups,
+  };
   opened.set_value();
 
   for (;;) {

@@ -22,14 +22,25 @@
 #include <string_view>
 #include <thread>
 
+#include "storage/account_data_store.hpp"
 #include "storage/account_store.hpp"
+#include "storage/block_store.hpp"
 #include "storage/database.hpp"
+#include "storage/group_store.hpp"
+#include "storage/offline_store.hpp"
+#include "storage/roster_store.hpp"
 
 namespace parley::storage {
 
-// The stores a worker owns, handed to each job. Grows as stores are added (roster, offline, …).
+// The stores a worker owns, all on its one connection, handed to each job. Grows as stores are
+// added; `accounts` stays first.
 struct Stores {
   AccountStore& accounts;
+  RosterStore& rosters;
+  OfflineStore& offline;
+  AccountDataStore& data;
+  BlockStore& blocks;
+  GroupStore& groups;
 };
 
 class Worker {

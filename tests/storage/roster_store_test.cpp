@@ -70,7 +70,7 @@ class RosterStoreTest : public ::testing::Test {
   SqliteRosterStore store_{db_};
 };
 
-TEST(SubscriptionTest, NamesRoundTripAndNothingElseParses) {
+TEST(SubscriptionNamesTest, RoundTripAndNothingElseParses) {
   for (const Subscription s :
        {Subscription::None, Subscription::To, Subscription::From, Subscription::Both}) {
     EXPECT_EQ(subscription_from_string(to_string(s)), s);

@@ -10,7 +10,11 @@
 #include <vector>
 
 #include "storage/error.hpp"
+#include "storage/sqlite_account_data_store.hpp"
 #include "storage/sqlite_account_store.hpp"
+#include "storage/sqlite_block_store.hpp"
+#include "storage/sqlite_group_store.hpp"
+#include "storage/sqlite_offline_store.hpp"
 #include "storage/sqlite_roster_store.hpp"
 #include "tests/storage/temp_dir.hpp"
 
@@ -115,6 +119,52 @@ TEST_F(SchemaTest, EveryPerAccountTableReferencesItsAccountWithCascade) {
                                                                       {"username", "username"}}))
         << table << " does not reference accounts (domain, username)";
   }
+}
+
+// AccountStore::remove's promise, over every store at once: nothing of the account is left, and
+// nothing of anybody else goes.
+TEST_F(SchemaTest, RemovingAnAccountRemovesEverythingStoredForIt) {
+  Database db = open_database(path_);
+  SqliteAccountStore accounts(db);
+  SqliteRosterStore rosters(db);
+  SqliteOfflineStore offline(db);
+  SqliteAccountDataStore data(db);
+  SqliteBlockStore blocks(db);
+  SqliteGroupStore groups(db);
+  const ScramCredential credential{.hash_name = "SHA-256",
+                                   .salt = "s",
+                                   .iterations = 4096,
+                                   .stored_key = "k",
+                                   .server_key = "v"};
+  for (const char* user : {"juliet", "romeo"}) {
+    ASSERT_EQ(accounts.create("example.org", user, std::vector{credential}), Result::Ok);
+    rosters.put("example.org", user, montague("friar@example.org"));
+    rosters.add_pending_in("example.org", user, "nurse@example.org", "<presence/>");
+    ASSERT_EQ(offline.store("example.org", user, "<message/>", 1, 10), Result::Ok);
+    ASSERT_EQ(data.set("example.org", user, "vcard", "<vCard/>"), Result::Ok);
+    blocks.add("example.org", user, std::vector<std::string>{"tybalt@example.org"});
+  }
+  ASSERT_EQ(groups.add_member("Verona", "juliet@example.org"), Result::Ok);
+
+  auto rows_of = [&](const std::string& table, std::string_view user) {
+    return count_rows(db, "SELECT count(*) FROM " + table + " WHERE domain = 'example.org'" +
+                              " AND username = '" + std::string(user) + "'");
+  };
+  std::vector<std::string> per_account;
+  for (const std::string& table : tables(db)) {
+    if (kNotPerAccount.contains(table)) continue;
+    per_account.push_back(table);
+    // Else this test would not show the table is emptied: give it a row above.
+    ASSERT_GT(rows_of(table, "juliet"), 0) << table << " is not covered by this test";
+  }
+
+  ASSERT_EQ(accounts.remove("example.org", "juliet"), Result::Ok);
+  for (const std::string& table : per_account) {
+    EXPECT_EQ(rows_of(table, "juliet"), 0) << table;
+    EXPECT_GT(rows_of(table, "romeo"), 0) << table;
+  }
+  // Shared groups name JIDs, not accounts: they stay.
+  EXPECT_EQ(groups.groups().size(), 1u);
 }
 
 TEST_F(SchemaTest, NoPerAccountRowWithoutItsAccount) {

@@ -83,6 +83,33 @@ TEST_F(WorkerTest, OpensAndMigratesTheDatabaseAndRunsJobsOnTheStores) {
   EXPECT_EQ(db.user_version(), schema_version());
 }
 
+TEST_F(WorkerTest, EveryStoreIsReachableFromAJobOnTheSameDatabase) {
+  Worker worker(options());
+  run_on(worker, [](Stores& s) {
+    ASSERT_EQ(s.accounts.create("example.org", "juliet", {}), Result::Ok);
+    EXPECT_GT(s.rosters.put("example.org", "juliet",
+                            RosterItem{.jid = "romeo@example.org",
+                                       .name = "Romeo",
+                                       .subscription = Subscription::Both,
+                                       .ask = false,
+                                       .approved = false,
+                                       .groups = {}}),
+              0u);
+    EXPECT_EQ(s.offline.store("example.org", "juliet", "<message/>", 1, 10), Result::Ok);
+    EXPECT_EQ(s.data.set("example.org", "juliet", "vcard", "<vCard/>"), Result::Ok);
+    s.blocks.add("example.org", "juliet", std::vector<std::string>{"tybalt@example.org"});
+    EXPECT_EQ(s.groups.add_member("Capulets", "juliet@example.org"), Result::Ok);
+  });
+  // Another connection sees all of it: the stores write to the worker's database file.
+  Database db = open_database(options().database);
+  Statement count = db.prepare(
+      "SELECT (SELECT count(*) FROM roster_items) + (SELECT count(*) FROM offline_messages)"
+      " + (SELECT count(*) FROM account_data) + (SELECT count(*) FROM blocked_jids)"
+      " + (SELECT count(*) FROM shared_group_members)");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.column_int64(0), 5);
+}
+
 TEST_F(WorkerTest, JobsRunOnTheWorkerThreadNotTheCallers) {
   Worker worker(options());
   const auto id = run_on(worker, [](Stores&) { return std::this_thread::get_id(); });
