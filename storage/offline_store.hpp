@@ -1,5 +1,5 @@
 // storage::OfflineStore: messages kept for an account while it has no available resource, and
-// delivered when it comes online (RFC 6121 §8.5.2.2.2 "store the message offline", XEP-0160).
+// delivered when it comes online (RFC 6121 §8.5.2.2.1 lets the server store them; XEP-0160).
 //
 // A narrow interface, meant to be implemented on SQLite (sqlite_offline_store.hpp) and later on
 // PostgreSQL: no row ids, no database error codes, nothing that only one engine does. The id of a
@@ -39,7 +39,7 @@ class OfflineStore {
   virtual ~OfflineStore() = default;
 
   // Appends the message unless the account already holds max_messages (then QuotaExceeded,
-  // storing nothing: RFC 6121 §8.5.2.2.2 lets the server bounce it instead). max_messages == 0
+  // storing nothing: RFC 6121 §8.5.2.2.1 lets the server bounce it instead). max_messages == 0
   // stores nothing. NotFound if the account does not exist. The check and the append are atomic.
   virtual Result store(std::string_view domain, std::string_view user, std::string_view stanza,
                        std::int64_t stamp_ms, std::size_t max_messages) = 0;
