@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <typeindex>
 #include <vector>
 
 #include "core/stanza.hpp"
@@ -71,10 +72,12 @@ using DeliveredHandler =
 
 enum class SessionEvent : std::uint8_t {
   Bound,      // a resource was bound
-  Available,  // the session sent its initial presence (fired by the presence module)
-  Closed,     // the session ended (abruptly or not), before it is forgotten
+  Available,    // the session sent its initial presence (fired by the presence module)
+  Unavailable,  // an available session became unavailable (presence().last is the unavailable
+                // presence; fired by the presence module, also when the session ends)
+  Closed,       // the session ended (abruptly or not), before it is forgotten
 };
-inline constexpr std::size_t kSessionEventCount = 3;
+inline constexpr std::size_t kSessionEventCount = 4;
 using SessionHandler = std::function<void(const std::shared_ptr<C2sSession>&)>;
 
 // An IQ get or set for a module.
@@ -155,6 +158,17 @@ class Host {
   // XEP-0115 verification string of the host's disco#info (SHA-1, base64), cached.
   const std::string& caps_hash() const;
 
+  // A per-host object shared by the modules that need it (e.g. the rosters, used by the roster,
+  // presence and shared-groups modules), made with T(Host&) on first use.
+  template <class T>
+  T& service() {
+    auto it = services_.find(std::type_index(typeid(T)));
+    if (it == services_.end()) {
+      it = services_.emplace(std::type_index(typeid(T)), std::make_shared<T>(*this)).first;
+    }
+    return *static_cast<T*>(it->second.get());
+  }
+
   // --- Firing (router and sessions) ---
   boost::asio::awaitable<bool> fire(Hook hook, StanzaEvent& event);
   bool has_handlers(Hook hook) const { return !hooks_[static_cast<std::size_t>(hook)].empty(); }
@@ -190,6 +204,7 @@ class Host {
   std::vector<std::pair<std::string, std::string>> stream_features_;
   std::vector<std::string> module_names_;
   std::vector<std::unique_ptr<Module>> modules_;
+  std::map<std::type_index, std::shared_ptr<void>> services_;
   mutable std::string caps_hash_;
 };
 

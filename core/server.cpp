@@ -274,6 +274,7 @@ void Server::start() {
 
   impl.state.c2s_tls = tls::ServerContexts::load(config, "xmpp-client");
   impl.state.router = std::make_unique<Router>(impl.state);
+  impl.state.executor = impl.io.get_executor();
   for (const auto& host : config.hosts) impl.add_host(host);
 
   impl.c2s = impl.start_listener(config.c2s, false, impl.c2s_address, impl.c2s_port);

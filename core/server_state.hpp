@@ -4,6 +4,7 @@
 // shared_ptrs it read, so a reload never changes a stream under way.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -59,6 +60,8 @@ struct ServerState {
   // reload does not change which modules run.
   std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts;
   std::unique_ptr<Router> router;
+  // The io_context's executor, for coroutines that modules start on their own.
+  boost::asio::any_io_executor executor;
   AuthThrottle auth_throttle;
   RegistrationLimiter registrations;
   // Secret for SCRAM's fake salts of unknown users (sasl::ScramServerOptions), kept in the data

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "xml/namespaces.hpp"
+#include "xml/stream_parser.hpp"
 #include "xml/writer.hpp"
 
 namespace parley::core {
@@ -33,6 +34,31 @@ StanzaPtr Stanza::make(xml::Document document, Jid from, std::optional<Jid> to) 
 
 StanzaPtr Stanza::readdressed(const Stanza& original, std::optional<Jid> to) {
   return make(original.copy(), original.from(), std::move(to));
+}
+
+StanzaPtr Stanza::parse(std::string_view bytes) {
+  xml::ParserOptions options;
+  options.content_namespaces = {std::string(xml::ns::kClient)};
+  xml::StreamParser parser(options);
+  parser.feed(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+      "version='1.0'>");
+  parser.feed(bytes);
+  for (;;) {
+    auto event = parser.next();
+    if (event.type == xml::StreamParser::EventType::StreamOpened) continue;
+    if (event.type != xml::StreamParser::EventType::Element) return nullptr;
+    const xml::Element root = event.element.root();
+    if (!kind_of(root.name()) || root.ns() != xml::ns::kClient) return nullptr;
+    auto from = Jid::parse(root.attr("from"));
+    if (!from) return nullptr;
+    std::optional<Jid> to;
+    if (auto text = root.find_attr("to")) {
+      to = Jid::parse(*text);
+      if (!to) return nullptr;
+    }
+    return make(std::move(event.element), std::move(*from), std::move(to));
+  }
 }
 
 std::string_view Stanza::name() const {

@@ -31,6 +31,9 @@ class Stanza {
   // nullopt), so attributes and parsed addresses always agree.
   // REQUIRES: the root is a message, presence or iq.
   static StanzaPtr make(xml::Document document, Jid from, std::optional<Jid> to);
+  // A stanza serialised earlier by bytes() (e.g. kept in offline storage), parsed again; its
+  // 'from' and 'to' must be valid JIDs, 'from' present. nullopt when it is not such a stanza.
+  static StanzaPtr parse(std::string_view bytes);
   // A copy of `original` with another 'to' (and the same 'from').
   static StanzaPtr readdressed(const Stanza& original, std::optional<Jid> to);
 

@@ -14,5 +14,9 @@ std::vector<ModuleInfo> builtin();
 // One factory per module file.
 std::unique_ptr<Module> make_disco();
 std::unique_ptr<Module> make_ping();
+std::unique_ptr<Module> make_roster();
+std::unique_ptr<Module> make_presence();
+std::unique_ptr<Module> make_offline();
+std::unique_ptr<Module> make_shared_groups();
 
 }  // namespace parley::core::modules
