@@ -93,7 +93,8 @@ as_root chmod 0755 "$policy"
 
 # ejabberd's maintainer scripts run Erlang tools, which start the Erlang port mapper daemon (epmd)
 # as a side effect. Note which epmd processes exist now; any new one is stopped afterwards.
-epmd_before=" $(pgrep -x epmd | tr '\n' ' ') "
+# (pgrep exits 1 when there is none: that must not end the script under `set -e -o pipefail`.)
+epmd_before=" $({ pgrep -x epmd || true; } | tr '\n' ' ') "
 
 apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
