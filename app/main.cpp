@@ -26,8 +26,10 @@
 #include "core/config_file.hpp"
 #include "core/jid.hpp"
 #include "core/modules/modules.hpp"
+#include "core/pid_file.hpp"
 #include "core/server.hpp"
 #include "storage/error.hpp"
+#include "storage/sqlite_group_store.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite_account_store.hpp"
 
@@ -430,6 +432,87 @@ int accounts(AccountCommand command, const std::string& name, const AccountOptio
   return 1;
 }
 
+// --- group ------------------------------------------------------------------------------------
+
+enum class GroupCommand { List, Add, Remove };
+
+struct GroupOptions {
+  ConfigFlags flags;
+  std::string group;
+  std::string jid;
+};
+
+// Shared roster groups kept in the database; [[group]] tables of the config file add to them.
+// A running server is told with SIGHUP, and pushes the change to the online members at once.
+int groups(GroupCommand command, const GroupOptions& options) {
+  const char* name = command == GroupCommand::List  ? "group list"
+                     : command == GroupCommand::Add ? "group add"
+                                                    : "group remove";
+  const auto config = options.flags.load(name);
+  if (!config) return 1;
+  const fs::path database = config->database_file();
+  try {
+    if (command == GroupCommand::List) {
+      for (const auto& g : config->groups) {
+        std::cout << g.name << " (config file " << config->source_file.string() << "):";
+        for (const auto& m : g.members) std::cout << ' ' << m;
+        std::cout << '\n';
+      }
+      std::size_t stored = 0;
+      if (fs::exists(database)) {
+        auto db = parley::storage::open_database(database);
+        parley::storage::SqliteGroupStore store(db);
+        for (const auto& g : store.groups()) {
+          ++stored;
+          std::cout << g.name << ":";
+          for (const auto& m : g.members) std::cout << ' ' << m;
+          std::cout << '\n';
+        }
+      }
+      if (stored == 0 && config->groups.empty()) std::cerr << "parley group list: no groups\n";
+      return 0;
+    }
+    if (options.group.empty()) {
+      std::cerr << "parley " << name << ": the group name is empty\n";
+      return 1;
+    }
+    // Members are local accounts' bare JIDs (they need not exist yet).
+    const auto account = parley::core::parse_account_jid(*config, options.jid, true);
+    auto db = parley::storage::open_database(database);
+    parley::storage::SqliteGroupStore store(db);
+    const auto result = command == GroupCommand::Add ? store.add_member(options.group, account.jid())
+                                                     : store.remove_member(options.group, account.jid());
+    if (result == parley::storage::Result::AlreadyExists) {
+      std::cerr << "parley " << name << ": " << account.jid() << " is already in the group "
+                << options.group << '\n';
+      return 1;
+    }
+    if (result == parley::storage::Result::NotFound) {
+      std::cerr << "parley " << name << ": " << account.jid() << " is not in the group "
+                << options.group << " (see `parley group list`)\n";
+      return 1;
+    }
+    std::cout << (command == GroupCommand::Add ? "Added " : "Removed ") << account.jid()
+              << (command == GroupCommand::Add ? " to" : " from") << " the group "
+              << options.group << ".\n";
+    if (auto pid = parley::core::running_server(config->data_dir)) {
+      if (::kill(*pid, SIGHUP) == 0) {
+        std::cout << "The running server (pid " << *pid
+                  << ") was told to reload: online members see the change now.\n";
+      }
+    }
+    return 0;
+  } catch (const parley::core::AccountError& e) {
+    std::cerr << "parley " << name << " " << e.what() << '\n';
+  } catch (const parley::storage::Error& e) {
+    std::cerr << "parley " << name << ": the database " << database.string()
+              << " cannot be used: " << e.what() << '\n';
+  } catch (const std::exception& e) {
+    std::cerr << "parley " << name << ": " << e.what() << '\n';
+  }
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -490,6 +573,37 @@ int main(int argc, char** argv) {
     account_options.push_back(std::move(options));
   }
 
+  CLI::App* group_cmd = app.add_subcommand(
+      "group",
+      "Manage shared roster groups: every member has every other member in the roster, "
+      "subscribed both ways, without asking");
+  group_cmd->require_subcommand(1);
+  struct GroupSubcommand {
+    GroupCommand command;
+    const char* name;
+    const char* description;
+  };
+  const GroupSubcommand group_subcommands[] = {
+      {GroupCommand::List, "list", "List the groups (from the config file and the database)"},
+      {GroupCommand::Add, "add", "Add an account to a group (created when it does not exist)"},
+      {GroupCommand::Remove, "remove",
+       "Remove an account from a group (a group without members is gone)"},
+  };
+  std::vector<std::unique_ptr<GroupOptions>> group_options;
+  std::vector<CLI::App*> group_cmds;
+  for (const auto& sub : group_subcommands) {
+    auto options = std::make_unique<GroupOptions>();
+    CLI::App* cmd = group_cmd->add_subcommand(sub.name, sub.description);
+    if (sub.command != GroupCommand::List) {
+      cmd->add_option("GROUP", options->group, "The group's name, e.g. Staff")->required();
+      cmd->add_option("JID", options->jid, "The member's address, e.g. alice@example.org")
+          ->required();
+    }
+    options->flags.add_to(cmd);
+    group_cmds.push_back(cmd);
+    group_options.push_back(std::move(options));
+  }
+
   // Set after add_subcommand() so that the subcommands' --help does not inherit it.
   app.footer(
       "Run `parley serve` to start the server: by default it serves the domain localhost, keeps\n"
@@ -513,6 +627,9 @@ int main(int argc, char** argv) {
       return accounts(account_subcommands[i].command, account_subcommands[i].name,
                       *account_options[i]);
     }
+  }
+  for (std::size_t i = 0; i < group_cmds.size(); ++i) {
+    if (group_cmds[i]->parsed()) return groups(group_subcommands[i].command, *group_options[i]);
   }
   std::cerr << app.help()
             << "\nparley: no subcommand given; to start the server, run: parley serve\n";

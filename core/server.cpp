@@ -20,6 +20,7 @@
 
 #include "core/c2s_listener.hpp"
 #include "core/endpoint.hpp"
+#include "core/pid_file.hpp"
 #include "core/sasl/credentials.hpp"
 #include "core/sasl/random.hpp"
 #include "core/server_state.hpp"
@@ -246,6 +247,7 @@ Server::~Server() {
   impl_->c2s.reset();
   impl_->c2s_tls.reset();
   impl_->state.hosts.clear();
+  if (impl_->state.config) remove_pid_file(impl_->state.config->data_dir);
   if (impl_->storage) impl_->storage->stop();
 }
 
@@ -262,6 +264,7 @@ void Server::start() {
   }
   ensure_certificates(config, log);
   impl.state.scram_secret = load_or_create_secret(config.data_dir / "scram-secret");
+  write_pid_file(config.data_dir);
 
   storage::Worker::Options storage_options;
   storage_options.database = config.database_file();
