@@ -748,7 +748,21 @@ asio::awaitable<void> C2sSession::route_stanza(xml::Document document) {
     to = jid_->bare();
   }
   auto routed = Stanza::make(std::move(document), *jid_, std::move(to));
-  co_await state_ref_.router->route(std::move(routed), shared_from_this());
+  const StanzaPtr keep = routed;
+  bool failed = false;
+  try {
+    co_await state_ref_.router->route(std::move(routed), shared_from_this());
+  } catch (const std::exception& e) {
+    // A failure while routing one stanza (the database, say) costs that stanza, not the session.
+    state_ref_.log->error("c2s#{} {}: routing <{}/> failed: {}", number_, jid_->full(), name,
+                          e.what());
+    failed = true;
+  }
+  if (failed && keep->type() != "error" && keep->type() != "result") {
+    xml::Document reply = make_error(keep->root(), StanzaError::InternalServerError, domain_);
+    reply.root().set_attr("to", jid_->full());
+    send(reply.root());
+  }
 }
 
 bool C2sSession::rate_limited() {
