@@ -222,7 +222,9 @@ TEST_F(ImTest, BoundStreamFeaturesMatchDisco) {
   const xml::Element caps = features.root().child("c", "http://jabber.org/protocol/caps");
   ASSERT_TRUE(caps);
   EXPECT_EQ(caps.attr("hash"), "sha-1");
-  c.bind();
+  xml::Document bound = c.iq(
+      "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+  ASSERT_EQ(bound.root().attr("type"), "result") << c.received();
   // XEP-0115 §6.2: the node#ver names the server's disco#info, which lists the features.
   const std::string node = std::string(caps.attr("node")) + "#" + std::string(caps.attr("ver"));
   xml::Document info = c.iq("<iq type='get' id='d' to='localhost'><query "
