@@ -261,6 +261,19 @@ int check(const CheckCommand& command) {
     options.check_listeners = !command.skip_ports;
     const auto rest = parley::core::run_checks(*config, options);
     for (const auto& finding : rest.findings()) report.add(finding.severity, finding.message);
+    const auto modules = parley::core::modules::builtin();
+    for (const auto& host : config->hosts) {
+      try {
+        std::string names;
+        for (const auto* m : parley::core::enabled_modules(host, modules)) {
+          names += (names.empty() ? "" : ", ") + m->name;
+        }
+        report.ok(host.domain + " enables the modules " + (names.empty() ? "(none)" : names) +
+                  " (docs/MODULES.md)");
+      } catch (const std::invalid_argument& e) {
+        report.error(std::string(e.what()) + "; fix the modules or disabled_modules list");
+      }
+    }
   }
   std::cout << report.to_text();
   return report.has_errors() ? 1 : 0;

@@ -4,6 +4,7 @@
 #include <spdlog/logger.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/config.hpp"
 #include "core/router.hpp"
@@ -26,6 +27,36 @@ std::string iq_key(IqTarget target, std::string_view ns, std::string_view elemen
 }
 
 }  // namespace
+
+std::vector<const ModuleInfo*> enabled_modules(const VirtualHost& host,
+                                               const std::vector<ModuleInfo>& available) {
+  auto find = [&](const std::string& name) -> const ModuleInfo* {
+    for (const auto& m : available) {
+      if (m.name == name) return &m;
+    }
+    std::string known;
+    for (const auto& m : available) known += (known.empty() ? "" : ", ") + m.name;
+    throw std::invalid_argument("the [[host]] " + host.domain + " names the module '" + name +
+                                "', which does not exist; the modules are: " + known);
+  };
+  for (const auto& name : host.disabled_modules) (void)find(name);
+  auto disabled = [&](const std::string& name) {
+    return std::find(host.disabled_modules.begin(), host.disabled_modules.end(), name) !=
+           host.disabled_modules.end();
+  };
+  std::vector<const ModuleInfo*> out;
+  if (host.modules) {
+    for (const auto& name : *host.modules) {
+      const ModuleInfo* m = find(name);
+      if (!disabled(name)) out.push_back(m);
+    }
+  } else {
+    for (const auto& m : available) {
+      if (m.enabled_by_default && !disabled(m.name)) out.push_back(&m);
+    }
+  }
+  return out;
+}
 
 Host::Host(ServerState& state, std::string domain)
     : state_(state), domain_(std::move(domain)), jid_(*Jid::parse(domain_)) {}

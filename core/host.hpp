@@ -112,6 +112,11 @@ struct ModuleInfo {
   std::function<std::unique_ptr<Module>()> make;
 };
 
+// The modules `host` enables, in order: its `modules` list, or those enabled by default, less its
+// disabled_modules. Throws std::invalid_argument naming an unknown module and the known ones.
+std::vector<const ModuleInfo*> enabled_modules(const VirtualHost& host,
+                                               const std::vector<ModuleInfo>& available);
+
 class Host {
  public:
   Host(ServerState& state, std::string domain);

@@ -129,40 +129,10 @@ struct Server::Impl {
     });
   }
 
-  // The modules a host enables: its `modules` list or the default ones, less disabled_modules.
-  std::vector<const ModuleInfo*> modules_for(const VirtualHost& host) const {
-    std::vector<const ModuleInfo*> out;
-    auto find = [&](const std::string& name) -> const ModuleInfo* {
-      for (const auto& m : modules) {
-        if (m.name == name) return &m;
-      }
-      std::string known;
-      for (const auto& m : modules) known += (known.empty() ? "" : ", ") + m.name;
-      throw std::invalid_argument("the [[host]] " + host.domain + " names the module '" + name +
-                                  "', which does not exist; the modules are: " + known);
-    };
-    for (const auto& name : host.disabled_modules) (void)find(name);
-    auto disabled = [&](const std::string& name) {
-      return std::find(host.disabled_modules.begin(), host.disabled_modules.end(), name) !=
-             host.disabled_modules.end();
-    };
-    if (host.modules) {
-      for (const auto& name : *host.modules) {
-        const ModuleInfo* m = find(name);
-        if (!disabled(name)) out.push_back(m);
-      }
-    } else {
-      for (const auto& m : modules) {
-        if (m.enabled_by_default && !disabled(m.name)) out.push_back(&m);
-      }
-    }
-    return out;
-  }
-
   void add_host(const VirtualHost& config) {
     auto host = std::make_unique<Host>(state, config.domain);
     std::string names;
-    for (const ModuleInfo* m : modules_for(config)) {
+    for (const ModuleInfo* m : enabled_modules(config, modules)) {
       host->attach(*m);
       names += (names.empty() ? "" : " ") + m->name;
     }
