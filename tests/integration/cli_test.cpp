@@ -187,6 +187,30 @@ TEST(CliConfigTest, MissingConfigFileIsNamed) {
       << result.output;
 }
 
+TEST(CliConfigTest, UnknownModuleIsNamedByCheckAndStopsServe) {
+  TempDir dir;
+  const auto config = dir.path() / "parley.toml";
+  write_file(config, "data_dir = \"data\"\n[[host]]\ndomain = \"localhost\"\n"
+                     "disabled_modules = [\"carbon\"]\n");
+  const RunResult check = run_parley({"check", "--config", config, "--skip-ports"});
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_TRUE(contains(check.output, "error: the [[host]] localhost names the module 'carbon', "
+                                     "which does not exist; the modules are: disco, ping"))
+      << check.output;
+  const RunResult serve = run_parley({"serve", "--config", config, "--c2s-port", "0",
+                                      "--c2s-tls-port", "0", "--bind", "127.0.0.1"});
+  EXPECT_EQ(serve.exit_code, 1) << serve.output;
+  EXPECT_TRUE(contains(serve.output, "names the module 'carbon'")) << serve.output;
+}
+
+TEST(CliCheckTest, ListsTheModulesOfEachHost) {
+  TempDir dir;
+  const RunResult result = run_parley({"check", "--data-dir", dir.path() / "data", "--skip-ports"});
+  EXPECT_TRUE(contains(result.output, "ok: localhost enables the modules disco, ping, roster, "
+                                      "presence, offline"))
+      << result.output;
+}
+
 TEST(CliConfigTest, ServeUsesTheFileWithFlagsOverIt) {
   // The file names a log file relative to itself; the test's flags (--domain, --bind, ports)
   // override the rest.
