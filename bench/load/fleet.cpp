@@ -1,0 +1,124 @@
+// See fleet.hpp.
+#include "bench/load/fleet.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+
+namespace parley::load {
+
+namespace {
+constexpr std::chrono::seconds kLoginTimeout{60};
+}
+
+std::string seconds_text(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", seconds);
+  return buf;
+}
+
+asio::awaitable<void> Wakeup::wait_until(Clock::time_point deadline) {
+  timer_.expires_at(deadline);
+  co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled: notified
+}
+
+asio::awaitable<bool> Wakeup::wait_for(const std::function<bool()>& done,
+                                       Clock::time_point deadline) {
+  while (!done() && Clock::now() < deadline) co_await wait_until(deadline);
+  co_return done();
+}
+
+Fleet::~Fleet() {
+  for (auto& c : clients_) {
+    if (c) c->abort();
+  }
+}
+
+std::string Fleet::bare_jid(std::size_t i) const {
+  return context_.options.users + std::to_string(context_.options.first + i) + "@" +
+         context_.options.domain;
+}
+
+asio::awaitable<void> Fleet::connect(std::size_t count, StanzaHandler on_stanza,
+                                     FailureHandler on_failure) {
+  on_stanza_ = std::move(on_stanza);
+  on_failure_ = std::move(on_failure);
+  clients_.resize(count);
+  roster_items_.assign(count, 0);
+  next_ = 0;
+  workers_done_ = 0;
+  const auto start = Clock::now();
+  const std::size_t workers = std::max<std::size_t>(1, context_.options.login_concurrency);
+  for (std::size_t w = 0; w < workers; ++w) {
+    asio::co_spawn(context_.executor, login_worker(count), [this](std::exception_ptr e) {
+      if (e && !error_) error_ = e;
+      ++workers_done_;
+      wakeup_.notify();
+    });
+  }
+  co_await wakeup_.wait_for([&] { return workers_done_ == workers; }, Clock::time_point::max());
+  login_seconds_ = std::chrono::duration<double>(Clock::now() - start).count();
+  if (error_) std::rethrow_exception(error_);
+}
+
+asio::awaitable<void> Fleet::login_worker(std::size_t count) {
+  const Options& o = context_.options;
+  while (next_ < count && !error_) {
+    const std::size_t i = next_++;
+    Account account;
+    account.host = o.host;
+    account.port = o.port;
+    account.domain = o.domain;
+    account.username = o.users + std::to_string(o.first + i);
+    account.password = o.password;
+    account.mechanism = o.mechanism;
+    account.resource = o.resource;
+    auto client = std::make_shared<XmppClient>(context_.executor, context_.tls, account);
+    clients_[i] = client;
+    // A server that stops answering must not hang the run.
+    auto timed_out = std::make_shared<bool>(false);
+    asio::steady_timer timer(context_.executor);
+    timer.expires_after(kLoginTimeout);
+    timer.async_wait([client, timed_out](const boost::system::error_code& ec) {
+      if (ec) return;
+      *timed_out = true;
+      client->abort();
+    });
+    try {
+      co_await client->login();
+      if (o.fetch_roster) roster_items_[i] = co_await client->fetch_roster();
+    } catch (const ClientError& e) {
+      if (!*timed_out) throw;
+      throw ClientError(std::string(e.what()) + " (no answer within " +
+                        std::to_string(kLoginTimeout.count()) + " s)");
+    }
+    timer.cancel();
+    client->start([this, i](const xml::Element& e) { on_stanza_(i, e); },
+                  [this, i](const std::string& what) { on_failure_(i, what); });
+    client->send("<presence/>");
+  }
+}
+
+asio::awaitable<void> Fleet::close_all(std::chrono::milliseconds timeout) {
+  for (auto& c : clients_) {
+    if (c) c->finish();
+  }
+  // Nobody notifies when a stream closes: look every 20 ms.
+  const auto deadline = Clock::now() + timeout;
+  auto all_closed = [&] {
+    for (auto& c : clients_) {
+      if (c && !c->closed()) return false;
+    }
+    return true;
+  };
+  while (!all_closed() && Clock::now() < deadline) {
+    co_await wakeup_.wait_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
+  }
+  for (auto& c : clients_) {
+    if (c) c->abort();
+  }
+}
+
+}  // namespace parley::load

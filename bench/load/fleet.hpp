@@ -1,0 +1,87 @@
+// The clients of one scenario: logs in accounts PREFIX<first>…, a bounded number at a time,
+// then each asks for its roster, starts receiving and sends initial presence (RFC 6121 §4.2),
+// as a real client does. Also the one way a scenario waits: Wakeup.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "bench/load/scenario.hpp"
+#include "bench/load/xmpp_client.hpp"
+
+namespace parley::load {
+
+using Clock = std::chrono::steady_clock;
+
+inline std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// "2.5" for 2.5 (at most 6 significant digits, no trailing zeros), for messages.
+std::string seconds_text(double seconds);
+
+// Lets a scenario coroutine sleep until a deadline or until a stanza handler says something
+// changed. A notify() while nobody waits is not remembered: wait in a loop on the condition
+// (there is one thread, so nothing happens between the test and the wait).
+class Wakeup {
+ public:
+  explicit Wakeup(asio::any_io_executor executor) : timer_(executor) {}
+  void notify() { timer_.cancel(); }
+  asio::awaitable<void> wait_until(Clock::time_point deadline);
+  // Until `done()` holds or `deadline` passes; returns done().
+  asio::awaitable<bool> wait_for(const std::function<bool()>& done, Clock::time_point deadline);
+
+ private:
+  asio::steady_timer timer_;
+};
+
+class Fleet {
+ public:
+  // Called on each stanza client `index` receives, and when its stream fails.
+  using StanzaHandler = std::function<void(std::size_t index, const xml::Element&)>;
+  using FailureHandler = std::function<void(std::size_t index, const std::string& what)>;
+
+  explicit Fleet(Context& context) : context_(context), wakeup_(context.executor) {}
+  // Closes every connection still open (without reporting failures), so that io_context::run()
+  // returns even when a scenario ends with an exception.
+  ~Fleet();
+  Fleet(const Fleet&) = delete;
+  Fleet& operator=(const Fleet&) = delete;
+
+  // Logs in `count` clients (accounts first … first+count-1) and makes each available.
+  // Throws ClientError when one of them cannot log in.
+  asio::awaitable<void> connect(std::size_t count, StanzaHandler on_stanza,
+                                FailureHandler on_failure);
+
+  XmppClient& operator[](std::size_t i) { return *clients_[i]; }
+  std::size_t size() const { return clients_.size(); }
+  // Roster items client i received at login.
+  std::size_t roster_items(std::size_t i) const { return roster_items_[i]; }
+  // The bare JID of account i (PREFIX<first+i>@domain), for addressing.
+  std::string bare_jid(std::size_t i) const;
+  double login_seconds() const { return login_seconds_; }
+
+  // Ends every stream and waits up to `timeout` for the server to close them.
+  asio::awaitable<void> close_all(std::chrono::milliseconds timeout);
+
+ private:
+  asio::awaitable<void> login_worker(std::size_t count);
+
+  Context& context_;
+  Wakeup wakeup_;
+  std::vector<std::shared_ptr<XmppClient>> clients_;
+  std::vector<std::size_t> roster_items_;
+  StanzaHandler on_stanza_;
+  FailureHandler on_failure_;
+  std::size_t next_ = 0;
+  std::size_t workers_done_ = 0;
+  std::exception_ptr error_;
+  double login_seconds_ = 0;
+};
+
+}  // namespace parley::load

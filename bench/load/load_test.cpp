@@ -1,0 +1,176 @@
+// Unit tests of parley-load's arithmetic: if these are wrong, every figure it prints is wrong.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "bench/load/body_codec.hpp"
+#include "bench/load/latency.hpp"
+#include "bench/load/process_stats.hpp"
+#include "bench/load/report.hpp"
+
+namespace parley::load {
+namespace {
+
+TEST(BodyCodecTest, RoundTripsEveryField) {
+  const MessageStamp stamp{17, 18, 123456789, 987654321012345};
+  const std::string body = encode_body(stamp);
+  EXPECT_EQ(body, "plm1 s=17 r=18 q=123456789 t=987654321012345");
+  EXPECT_EQ(decode_body(body), stamp);
+}
+
+TEST(BodyCodecTest, RoundTripsExtremes) {
+  const MessageStamp zero{0, 0, 0, 0};
+  EXPECT_EQ(decode_body(encode_body(zero)), zero);
+  const MessageStamp max{
+      std::numeric_limits<std::uint32_t>::max(), std::numeric_limits<std::uint32_t>::max(),
+      std::numeric_limits<std::uint64_t>::max(), std::numeric_limits<std::int64_t>::max()};
+  EXPECT_EQ(decode_body(encode_body(max)), max);
+}
+
+TEST(BodyCodecTest, RefusesAnythingItDidNotWrite) {
+  for (const char* body : {
+           "",
+           "hello",
+           "plm1",
+           "plm1 ",
+           "plm2 s=1 r=2 q=3 t=4",
+           "plm1 s=1 r=2 q=3",
+           "plm1 s=1 r=2 q=3 t=4 ",
+           "plm1 s=1 r=2 q=3 t=4 x=5",
+           "plm1 s=1 q=3 r=2 t=4",
+           "plm1 s=1 r=2 q=3 t=-4",
+           "plm1 s=+1 r=2 q=3 t=4",
+           "plm1 s=01 r=2 q=3 t=4",
+           "plm1 s= r=2 q=3 t=4",
+           "plm1 s=1  r=2 q=3 t=4",
+           "plm1 s=1 r=2 q=3 t=4x",
+           "plm1 s=4294967296 r=2 q=3 t=4",           // sender overflows 32 bits
+           "plm1 s=1 r=2 q=3 t=9223372036854775808",  // time overflows int64
+           " plm1 s=1 r=2 q=3 t=4",
+       }) {
+    EXPECT_FALSE(decode_body(body).has_value()) << body;
+  }
+}
+
+TEST(PercentileTest, NearestRankOfOneToHundred) {
+  std::vector<std::int64_t> v;
+  for (int i = 1; i <= 100; ++i) v.push_back(i);
+  EXPECT_EQ(percentile(v, 500), 50);
+  EXPECT_EQ(percentile(v, 900), 90);
+  EXPECT_EQ(percentile(v, 990), 99);
+  EXPECT_EQ(percentile(v, 999), 100);  // ceil(99.9) = 100th
+  EXPECT_EQ(percentile(v, 1000), 100);
+  EXPECT_EQ(percentile(v, 1), 1);
+}
+
+TEST(PercentileTest, RoundsTheRankUp) {
+  const std::vector<std::int64_t> seven{10, 20, 30, 40, 50, 60, 70};
+  EXPECT_EQ(percentile(seven, 500), 40);  // ceil(3.5) = 4th
+  EXPECT_EQ(percentile(seven, 990), 70);  // ceil(6.93) = 7th
+  const std::vector<std::int64_t> one{42};
+  EXPECT_EQ(percentile(one, 1), 42);
+  EXPECT_EQ(percentile(one, 500), 42);
+  EXPECT_EQ(percentile(one, 1000), 42);
+}
+
+TEST(PercentileTest, P99OfAThousandIsTheNineHundredAndNinetieth) {
+  // Floating point would give ceil(0.99 * 1000) = 991 on some inputs; the integer rank does not.
+  std::vector<std::int64_t> v;
+  for (int i = 1; i <= 1000; ++i) v.push_back(i);
+  EXPECT_EQ(percentile(v, 990), 990);
+  EXPECT_EQ(percentile(v, 500), 500);
+}
+
+TEST(LatencySamplesTest, SummarySortsAndAverages) {
+  LatencySamples s;
+  for (std::int64_t v : {5, 1, 4, 2, 3}) s.add(v);
+  const LatencySummary sum = s.summary();
+  EXPECT_EQ(sum.count, 5u);
+  EXPECT_EQ(sum.min, 1);
+  EXPECT_EQ(sum.p50, 3);
+  EXPECT_EQ(sum.p99, 5);
+  EXPECT_EQ(sum.max, 5);
+  EXPECT_DOUBLE_EQ(sum.mean, 3.0);
+}
+
+TEST(LatencySamplesTest, EmptySummaryIsZero) {
+  LatencySamples s;
+  const LatencySummary sum = s.summary();
+  EXPECT_EQ(sum.count, 0u);
+  EXPECT_EQ(sum.p50, 0);
+  EXPECT_EQ(sum.max, 0);
+}
+
+TEST(LatencySamplesTest, OutlierOnlyMovesTheTopPercentile) {
+  LatencySamples s;
+  for (int i = 0; i < 999; ++i) s.add(1'000'000);  // 1 ms
+  s.add(500'000'000);                              // one 500 ms outlier
+  const LatencySummary sum = s.summary();
+  EXPECT_EQ(sum.p50, 1'000'000);
+  EXPECT_EQ(sum.p99, 1'000'000);
+  EXPECT_EQ(sum.max, 500'000'000);
+}
+
+TEST(ProcStatTest, AddsUtimeAndStimeAfterTheCommandName) {
+  // Fields 14 and 15 are 1234 and 56; the command holds spaces and a ')'.
+  const std::string stat =
+      "4242 (parley (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 3 0 99 "
+      "123456789 2000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0";
+  EXPECT_EQ(stat_cpu_ticks(stat), 1290u);
+  EXPECT_FALSE(stat_cpu_ticks("4242 (parley S 1 2").has_value());
+  EXPECT_FALSE(stat_cpu_ticks("4242 (parley) S 1 2 3").has_value());
+}
+
+TEST(ProcSchedstatTest, ReadsRunAndWaitTimes) {
+  const auto s = parse_schedstat("123456789 98765 4321\n");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->run_ns, 123456789u);
+  EXPECT_EQ(s->wait_ns, 98765u);
+  EXPECT_FALSE(parse_schedstat("123456789").has_value());
+  EXPECT_FALSE(parse_schedstat("12x 5 6").has_value());
+}
+
+TEST(ProcStatusTest, ReadsVmRss) {
+  EXPECT_EQ(
+      status_rss_kib("Name:\tparley\nVmPeak:\t  9000 kB\nVmRSS:\t    5120 kB\nRssAnon: 1 kB\n"),
+      5120);
+  EXPECT_FALSE(status_rss_kib("Name:\tparley\n").has_value());
+}
+
+TEST(ProcStatTest, ReadsThisProcess) {
+  const auto sample = sample_process(getpid());
+  ASSERT_TRUE(sample.has_value());
+  EXPECT_GE(sample->cpu_seconds, 0.0);
+  EXPECT_GT(sample->rss_kib, 0);
+  EXPECT_GE(sample->wait_ns, 0);
+}
+
+TEST(ReportTest, JsonLineHoldsEveryValueAndNullForNonFinite) {
+  Report r("messages");
+  r.section("settings");
+  r.add("clients", "clients", std::int64_t{200});
+  r.add("rate", "rate", 1234.567, 1, "msg/s");
+  r.add("cpu", "cpu", std::numeric_limits<double>::quiet_NaN(), 2);
+  r.add("name", "name", "a \"quoted\"\\ name\n");
+  r.add("ok", "ok", true);
+  EXPECT_EQ(r.json(),
+            "{\"scenario\":\"messages\",\"clients\":200,\"rate\":1234.6,\"cpu\":null,"
+            "\"name\":\"a \\\"quoted\\\"\\\\ name\\n\",\"ok\":true}");
+  const std::string table = r.table();
+  EXPECT_NE(table.find("1234.6 msg/s"), std::string::npos);
+  EXPECT_NE(table.find("n/a"), std::string::npos);
+}
+
+TEST(ReportTest, JsonEscapesControlCharacters) {
+  EXPECT_EQ(json_string(std::string("a\x01"
+                                    "b",
+                                    3)),
+            "\"a\\u0001b\"");
+}
+
+}  // namespace
+}  // namespace parley::load

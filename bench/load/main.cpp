@@ -1,0 +1,134 @@
+// parley-load: a load generator for XMPP servers (c2s), to measure Parley and to compare it with
+// Prosody and ejabberd under the same load. Every client is a standard RFC 6120/6121 client
+// (xmpp_client.hpp); the scenarios are listed in scenario.hpp and described by --help.
+//
+//   parley-load --scenario messages --port 5222 --users load --password secret --server-pid PID
+//
+// Output: a table per scenario, then one JSON line per scenario (starting with '{'). Exit status
+// 0 when every figure is valid, 1 when messages were lost or errors occurred (the reasons go to
+// standard error), 2 for bad options or clients that could not log in.
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <iostream>
+#include <map>
+
+#include "bench/load/scenario.hpp"
+
+namespace {
+
+namespace load = parley::load;
+namespace asio = boost::asio;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  load::Options o;
+  CLI::App app{
+      "parley-load: drives many XMPP clients (STARTTLS, SASL, bind, roster, presence) against a "
+      "server and measures throughput, latency and the server's CPU time.",
+      "parley-load"};
+  std::string scenario_help = "What to measure:";
+  std::vector<std::string> names;
+  for (const auto& s : load::scenarios()) {
+    names.emplace_back(s.name);
+    scenario_help += "\n  " + std::string(s.name) + ": " + std::string(s.summary);
+  }
+  app.add_option("--scenario", o.scenario, scenario_help)->required()->check(CLI::IsMember(names));
+  app.add_option("--host", o.host, "Server address to connect to")->capture_default_str();
+  app.add_option("--port", o.port, "Server c2s port (STARTTLS)")->capture_default_str();
+  app.add_option("--domain", o.domain, "XMPP domain of the accounts")->capture_default_str();
+  app.add_option("--users", o.users,
+                 "Account name prefix: accounts PREFIX1, PREFIX2, ... (see --first) must exist")
+      ->capture_default_str();
+  app.add_option("--first", o.first, "Number of the first account")->capture_default_str();
+  app.add_option("--password", o.password, "Password of every account")->required();
+  std::map<std::string, load::Mechanism> mechanisms{
+      {"PLAIN", load::Mechanism::Plain},
+      {"SCRAM-SHA-1", load::Mechanism::ScramSha1},
+      {"SCRAM-SHA-256", load::Mechanism::ScramSha256}};
+  app.add_option("--mechanism", o.mechanism, "SASL mechanism (always over TLS)")
+      ->transform(CLI::CheckedTransformer(mechanisms))
+      ->default_str("SCRAM-SHA-1");
+  app.add_option("--resource", o.resource, "Resource every client binds")->capture_default_str();
+  app.add_option("--login-concurrency", o.login_concurrency, "Logins in progress at once")
+      ->capture_default_str();
+  app.add_flag("!--no-roster", o.fetch_roster,
+               "Do not ask for the roster before initial presence (clients normally do)");
+  app.add_option("--server-pid", o.server_pid,
+                 "The server's process id: its CPU time and memory are read from /proc");
+
+  auto* msg = app.add_option_group("messages", "Scenario 'messages'");
+  msg->add_option("--clients", o.clients, "Clients online, each sending and receiving")
+      ->capture_default_str();
+  msg->add_option("--window", o.window, "Messages each sender keeps in flight")
+      ->capture_default_str();
+  msg->add_flag("--random-partner", o.random_partner,
+                "Send each message to a random other client (default: client i to i+1)");
+  msg->add_option("--warmup", o.warmup_seconds, "Seconds of traffic before measuring")
+      ->capture_default_str();
+  msg->add_option("--seconds", o.seconds, "Seconds measured")->capture_default_str();
+  msg->add_option("--drain", o.drain_seconds,
+                  "Seconds the messages in flight get to arrive after the measurement; any "
+                  "still missing then are lost and fail the run")
+      ->capture_default_str();
+  msg->add_option("--seed", o.seed, "Seed for --random-partner")->capture_default_str();
+
+  auto* pres = app.add_option_group("presence", "Scenario 'presence'");
+  pres->add_option("--contacts", o.contacts,
+                   "Online contacts of the user (accounts after the first; all subscribed to "
+                   "each other)")
+      ->capture_default_str();
+  pres->add_option("--changes", o.changes, "Presence changes measured")->capture_default_str();
+  pres->add_option("--change-timeout", o.change_timeout_seconds,
+                   "Seconds a change may take to reach every contact")
+      ->capture_default_str();
+  pres->add_option("--change-gap", o.change_gap_seconds,
+                   "Seconds to wait after a change has reached everyone")
+      ->capture_default_str();
+  app.add_option("--settle", o.settle_seconds,
+                 "After login, wait until no stanza has arrived for this many seconds")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  const load::ScenarioInfo* scenario = nullptr;
+  for (const auto& s : load::scenarios()) {
+    if (s.name == o.scenario) scenario = &s;
+  }
+
+  asio::io_context io(1);
+  // STARTTLS always; any certificate is accepted (the server's is usually self-signed here).
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  tls.set_verify_mode(asio::ssl::verify_none);
+  load::Context context{o, io.get_executor(), tls};
+
+  std::optional<load::Outcome> outcome;
+  std::exception_ptr error;
+  asio::co_spawn(io, scenario->run(context),
+                 [&](std::exception_ptr e, std::optional<load::Outcome> result) {
+                   error = e;
+                   outcome = std::move(result);
+                 });
+  io.run();
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      std::cerr << "parley-load: " << o.scenario << ": " << e.what() << '\n';
+    }
+    return 2;
+  }
+  std::cout << outcome->report.table() << outcome->report.json() << std::endl;
+  if (!outcome->problems.empty()) {
+    std::cerr << "\nparley-load: " << o.scenario << ": FAILED, the figures above are not valid:\n";
+    for (const auto& p : outcome->problems) std::cerr << "  - " << p << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,313 @@
+// Scenario `messages`: one-to-one chat throughput and end-to-end latency.
+//
+// --clients accounts log in and become available. Client i sends <message type='chat'/> to the
+// bare JID of client (i+1) mod M (or, with --random-partner, of a random other client for each
+// message), keeping --window messages in flight: a message leaves the sender's window only when
+// its RECIPIENT has received it (or the sender got it back as an error), and the next one is sent
+// at once. Each body carries sender, recipient, sequence number and send time (body_codec.hpp).
+//
+// Timeline: --warmup seconds of traffic, then --seconds measured (deliveries, latencies and the
+// server's CPU time count only here), then no new messages while the ones in flight arrive, for
+// at most --drain seconds. Every message sent must by then have been delivered exactly once, to
+// the right client, in order per sender and recipient (RFC 6120 §10.1); anything else is a
+// problem that fails the run.
+#include <algorithm>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "bench/load/body_codec.hpp"
+#include "bench/load/fleet.hpp"
+#include "bench/load/latency.hpp"
+#include "bench/load/server_meter.hpp"
+#include "xml/namespaces.hpp"
+
+namespace parley::load {
+
+namespace {
+
+namespace ns = parley::xml::ns;
+
+enum class Phase { Connecting, Warmup, Measure, Drain };
+
+constexpr std::uint8_t kInFlight = 0;
+constexpr std::uint8_t kDelivered = 1;
+constexpr std::uint8_t kBounced = 2;
+
+class MessagesRun {
+ public:
+  explicit MessagesRun(Context& context)
+      : options_(context.options),
+        fleet_(context),
+        wakeup_(context.executor),
+        rng_(context.options.seed) {}
+
+  asio::awaitable<Outcome> run() {
+    const std::size_t m = options_.clients;
+    if (m < 2) throw std::invalid_argument("the messages scenario needs --clients 2 or more");
+    if (options_.window < 1) throw std::invalid_argument("--window must be at least 1");
+    senders_.resize(m);
+    for (std::size_t i = 0; i < m; ++i) to_.push_back(fleet_.bare_jid(i));
+    co_await fleet_.connect(
+        m, [this](std::size_t i, const xml::Element& e) { on_stanza(i, e); },
+        [this](std::size_t i, const std::string& what) { on_failure(i, what); });
+    co_await settle();
+
+    phase_ = Phase::Warmup;
+    for (std::size_t i = 0; i < m; ++i) pump(i);
+    co_await sleep_until(Clock::now() + seconds(options_.warmup_seconds));
+
+    const Snapshot before = snapshot(options_.server_pid);
+    phase_ = Phase::Measure;
+    co_await sleep_until(before.at + seconds(options_.seconds));
+    const Snapshot after = snapshot(options_.server_pid);
+    phase_ = Phase::Drain;
+
+    const auto drain_start = Clock::now();
+    co_await wakeup_.wait_for([this] { return in_flight_ == 0; },
+                              drain_start + seconds(options_.drain_seconds));
+    const double drain_seconds = std::chrono::duration<double>(Clock::now() - drain_start).count();
+    // Still in flight now: lost, even if some arrive while the streams close.
+    lost_ = in_flight_;
+    co_await fleet_.close_all(std::chrono::seconds(5));
+    co_return outcome(before, after, drain_seconds);
+  }
+
+ private:
+  static Clock::duration seconds(double s) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  }
+
+  // Until `deadline`, whatever notifies the wakeup meanwhile.
+  asio::awaitable<void> sleep_until(Clock::time_point deadline) {
+    while (Clock::now() < deadline) co_await wakeup_.wait_until(deadline);
+  }
+
+  // Initial presence echoes and whatever else a server sends at login have arrived once nothing
+  // came for a while.
+  asio::awaitable<void> settle() {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline &&
+           Clock::now() - last_stanza_ < seconds(options_.settle_seconds)) {
+      co_await wakeup_.wait_until(last_stanza_ + seconds(options_.settle_seconds));
+    }
+  }
+
+  std::size_t pick_recipient(std::size_t sender) {
+    const std::size_t m = options_.clients;
+    if (!options_.random_partner) return (sender + 1) % m;
+    std::uniform_int_distribution<std::size_t> other(1, m - 1);
+    return (sender + other(rng_)) % m;
+  }
+
+  // Fills client i's window.
+  void pump(std::size_t i) {
+    if (phase_ != Phase::Warmup && phase_ != Phase::Measure) return;
+    Sender& s = senders_[i];
+    XmppClient& client = fleet_[i];
+    while (s.in_flight < options_.window && !client.closed()) {
+      MessageStamp stamp;
+      stamp.sender = static_cast<std::uint32_t>(i);
+      stamp.recipient = static_cast<std::uint32_t>(pick_recipient(i));
+      stamp.seq = s.state.size();
+      stamp.sent_ns = now_ns();
+      s.state.push_back(kInFlight);
+      ++s.in_flight;
+      ++in_flight_;
+      ++sent_;
+      client.send("<message type='chat' id='m" + std::to_string(stamp.seq) + "' to='" +
+                  to_[stamp.recipient] + "'><body>" + encode_body(stamp) + "</body></message>");
+    }
+  }
+
+  void settle_one(std::size_t sender) {
+    --senders_[sender].in_flight;
+    --in_flight_;
+    if (phase_ == Phase::Drain) {
+      if (in_flight_ == 0) wakeup_.notify();
+    } else {
+      pump(sender);
+    }
+  }
+
+  void on_stanza(std::size_t i, const xml::Element& e) {
+    const std::int64_t received_ns = now_ns();
+    last_stanza_ = Clock::now();
+    if (e.name() != "message") return;
+    const std::string body = e.child("body", ns::kClient).text();
+    const auto stamp = decode_body(body);
+    if (e.attr("type") == "error") {
+      // Our own message came back (RFC 6120 §8.3): it will not be delivered.
+      ++bounced_;
+      note("a message came back as an error: " + condition(e));
+      if (stamp && stamp->sender == i && stamp->seq < senders_[i].state.size() &&
+          senders_[i].state[stamp->seq] == kInFlight) {
+        senders_[i].state[stamp->seq] = kBounced;
+        settle_one(i);
+      } else if (senders_[i].in_flight > 0) {
+        // The server did not return the body: free the oldest slot so the sender goes on.
+        settle_one(i);
+      }
+      return;
+    }
+    if (!stamp) {
+      ++malformed_;
+      note("a message whose body parley-load did not write: '" + body.substr(0, 80) + "'");
+      return;
+    }
+    if (stamp->sender >= senders_.size() || stamp->seq >= senders_[stamp->sender].state.size()) {
+      ++malformed_;
+      note("a message stamped with a sender or sequence number never used");
+      return;
+    }
+    if (stamp->recipient != i) {
+      ++misdelivered_;
+      note("a message for client " + std::to_string(stamp->recipient) + " reached client " +
+           std::to_string(i));
+    }
+    Sender& s = senders_[stamp->sender];
+    if (s.state[stamp->seq] != kInFlight) {
+      ++duplicates_;
+      note("a message was delivered twice");
+      return;
+    }
+    s.state[stamp->seq] = kDelivered;
+    ++delivered_;
+    // RFC 6120 §10.1: in order per sender and recipient.
+    const std::uint64_t pair = (std::uint64_t{stamp->sender} << 32) | stamp->recipient;
+    auto [it, inserted] = next_seq_.try_emplace(pair, 0);
+    if (!inserted && stamp->seq < it->second) {
+      ++reordered_;
+      note("messages between two clients arrived out of order");
+    }
+    it->second = std::max(it->second, stamp->seq + 1);
+    if (phase_ == Phase::Measure) {
+      ++measured_;
+      latencies_.add(received_ns - stamp->sent_ns);
+    }
+    settle_one(stamp->sender);
+  }
+
+  void on_failure(std::size_t i, const std::string& what) {
+    ++stream_failures_;
+    note("client " + std::to_string(i) + " (" + fleet_.bare_jid(i) + "): " + what);
+    wakeup_.notify();
+  }
+
+  static std::string condition(const xml::Element& e) {
+    const xml::Element error = e.child("error", ns::kClient);
+    for (xml::Element c : error.children()) {
+      if (c.ns() == ns::kStanzaErrors && c.name() != "text") return std::string(c.name());
+    }
+    return "?";
+  }
+
+  // The first few distinct explanations, for the problem list.
+  void note(const std::string& what) {
+    if (notes_.size() < 5 && std::find(notes_.begin(), notes_.end(), what) == notes_.end()) {
+      notes_.push_back(what);
+    }
+  }
+
+  Outcome outcome(const Snapshot& before, const Snapshot& after, double drain_seconds) {
+    const Interval in = interval(before, after);
+    const LatencySummary lat = latencies_.summary();
+    const std::uint64_t lost = lost_;
+    const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
+    const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
+    Outcome out{Report("messages"), {}};
+    Report& r = out.report;
+    r.section("settings");
+    r.add("server", "server", options_.host + ":" + std::to_string(options_.port));
+    r.add("domain", "domain", options_.domain);
+    r.add("mechanism", "SASL mechanism", std::string(mechanism_name(options_.mechanism)));
+    r.add("clients", "clients online", i64(options_.clients));
+    r.add("window", "messages in flight per sender", i64(options_.window));
+    r.add("pairing", "recipient", std::string(options_.random_partner ? "random" : "ring"));
+    r.add("warmup_s", "warm-up", options_.warmup_seconds, 1, "s");
+    r.add("seconds", "measured interval", in.wall_seconds, 2, "s");
+    r.add("login_s", "time to log in every client", fleet_.login_seconds(), 2, "s");
+    r.section("results (measured interval)");
+    r.add("delivered", "messages delivered", i64(measured_));
+    r.add("msgs_per_s", "delivered messages/s", static_cast<double>(measured_) / in.wall_seconds,
+          0);
+    r.add("latency_p50_ms", "end-to-end latency p50", ms(lat.p50), 2, "ms");
+    r.add("latency_p90_ms", "end-to-end latency p90", ms(lat.p90), 2, "ms");
+    r.add("latency_p99_ms", "end-to-end latency p99", ms(lat.p99), 2, "ms");
+    r.add("latency_max_ms", "end-to-end latency max", ms(lat.max), 2, "ms");
+    r.add("latency_mean_ms", "end-to-end latency mean", lat.mean / 1e6, 2, "ms");
+    add_cpu_per_unit(r, "server_cpu_ms_per_1000_msgs", "server CPU per 1,000 messages", in,
+                     static_cast<double>(measured_) / 1000.0);
+    r.add("msgs_per_server_cpu_s", "messages per server CPU-second",
+          static_cast<double>(measured_) / in.server_cpu_seconds, 0);
+    r.section("correctness (whole run, warm-up and drain included)");
+    r.add("sent_total", "messages sent", i64(sent_));
+    r.add("delivered_total", "messages delivered", i64(delivered_));
+    r.add("lost", "lost (sent, never delivered)", i64(lost));
+    r.add("errors", "errors",
+          i64(bounced_ + stream_failures_ + malformed_ + misdelivered_ + duplicates_ + reordered_));
+    r.add("bounced", "  of which messages returned as errors", i64(bounced_));
+    r.add("stream_failures", "  of which streams failed", i64(stream_failures_));
+    r.add("malformed", "  of which bodies not ours", i64(malformed_));
+    r.add("misdelivered", "  of which to the wrong client", i64(misdelivered_));
+    r.add("duplicates", "  of which duplicates", i64(duplicates_));
+    r.add("reordered", "  of which out of order", i64(reordered_));
+    r.add("drain_s", "drain time", drain_seconds, 2, "s");
+    add_machine_rows(r, before, after);
+
+    if (lost > 0) {
+      out.problems.push_back(std::to_string(lost) + " of " + std::to_string(sent_) +
+                             " messages were never delivered within --drain " +
+                             seconds_text(options_.drain_seconds) + " s");
+    }
+    if (const std::uint64_t errors =
+            bounced_ + stream_failures_ + malformed_ + misdelivered_ + duplicates_ + reordered_;
+        errors > 0) {
+      out.problems.push_back(std::to_string(errors) + " errors");
+    }
+    if (measured_ == 0) out.problems.push_back("no message was delivered in the measured interval");
+    if (!out.problems.empty()) {
+      for (const auto& n : notes_) out.problems.push_back("e.g. " + n);
+    }
+    return out;
+  }
+
+  struct Sender {
+    std::vector<std::uint8_t> state;  // by sequence number: kInFlight, kDelivered, kBounced
+    std::size_t in_flight = 0;
+  };
+
+  const Options& options_;
+  Fleet fleet_;
+  Wakeup wakeup_;
+  std::mt19937_64 rng_;
+  std::vector<std::string> to_;
+  std::vector<Sender> senders_;
+  std::unordered_map<std::uint64_t, std::uint64_t> next_seq_;  // (sender, recipient) → next seq
+  Phase phase_ = Phase::Connecting;
+  Clock::time_point last_stanza_ = Clock::now();
+  // Every message sent is in flight until delivered or returned as an error.
+  std::uint64_t in_flight_ = 0;
+  std::uint64_t lost_ = 0;
+  std::uint64_t sent_ = 0;
+  std::uint64_t delivered_ = 0;
+  std::uint64_t measured_ = 0;
+  std::uint64_t bounced_ = 0;
+  std::uint64_t stream_failures_ = 0;
+  std::uint64_t malformed_ = 0;
+  std::uint64_t misdelivered_ = 0;
+  std::uint64_t duplicates_ = 0;
+  std::uint64_t reordered_ = 0;
+  LatencySamples latencies_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace
+
+asio::awaitable<Outcome> run_messages(Context& context) {
+  MessagesRun run(context);
+  co_return co_await run.run();
+}
+
+}  // namespace parley::load

@@ -1,0 +1,81 @@
+// parley-load's scenarios and what they share: the options, the context a scenario runs in and
+// the table of scenarios. A scenario is one coroutine that connects its clients, measures, and
+// returns a Report plus the problems that make the run invalid (lost messages, errors). Adding
+// one (`logins`, `idle`) is a new file with a run_*() function and a line in scenarios().
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bench/load/report.hpp"
+#include "bench/load/xmpp_client.hpp"
+
+namespace parley::load {
+
+struct Options {
+  // The server and the accounts: PREFIX<first>, PREFIX<first+1>, … on `domain`, all with
+  // `password`, created beforehand by the caller.
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 5222;
+  std::string domain = "localhost";
+  std::string users = "load";
+  std::string password;
+  std::size_t first = 1;
+  Mechanism mechanism = Mechanism::ScramSha1;
+  std::string resource = "load";
+  std::size_t login_concurrency = 20;
+  bool fetch_roster = true;
+  // The server's process, for its CPU time and memory; 0 when not given.
+  pid_t server_pid = 0;
+
+  std::string scenario;
+  // messages
+  std::size_t clients = 200;
+  std::size_t window = 4;
+  bool random_partner = false;
+  double warmup_seconds = 2;
+  double seconds = 10;
+  double drain_seconds = 10;
+  std::uint64_t seed = 1;
+  // presence
+  std::size_t contacts = 500;
+  std::size_t changes = 20;
+  double change_timeout_seconds = 10;
+  double change_gap_seconds = 0.2;
+  double settle_seconds = 1;
+};
+
+struct Context {
+  const Options& options;
+  asio::any_io_executor executor;
+  asio::ssl::context& tls;
+};
+
+struct Outcome {
+  Report report;
+  // Why the figures cannot be trusted: lost or duplicated messages, errors, failed clients.
+  // parley-load prints them and exits with status 1 when there are any.
+  std::vector<std::string> problems;
+};
+
+struct ScenarioInfo {
+  std::string_view name;
+  std::string_view summary;
+  asio::awaitable<Outcome> (*run)(Context&);
+};
+
+std::span<const ScenarioInfo> scenarios();
+
+asio::awaitable<Outcome> run_messages(Context& context);
+asio::awaitable<Outcome> run_presence(Context& context);
+
+}  // namespace parley::load
