@@ -9,10 +9,6 @@
 
 namespace parley::load {
 
-namespace {
-constexpr std::chrono::seconds kLoginTimeout{60};
-}
-
 std::string seconds_text(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", seconds);
@@ -80,7 +76,8 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
     // A server that stops answering must not hang the run.
     auto timed_out = std::make_shared<bool>(false);
     asio::steady_timer timer(context_.executor);
-    timer.expires_after(kLoginTimeout);
+    timer.expires_after(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(o.login_timeout_seconds)));
     timer.async_wait([client, timed_out](const boost::system::error_code& ec) {
       if (ec) return;
       *timed_out = true;
@@ -91,8 +88,8 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
       if (o.fetch_roster) roster_items_[i] = co_await client->fetch_roster();
     } catch (const ClientError& e) {
       if (!*timed_out) throw;
-      throw ClientError(std::string(e.what()) + " (no answer within " +
-                        std::to_string(kLoginTimeout.count()) + " s)");
+      throw ClientError(std::string(e.what()) + " (no answer within --login-timeout " +
+                        seconds_text(o.login_timeout_seconds) + " s)");
     }
     timer.cancel();
     client->start([this, i](const xml::Element& e) { on_stanza_(i, e); },

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--resource", o.resource, "Resource every client binds")->capture_default_str();
   app.add_option("--login-concurrency", o.login_concurrency, "Logins in progress at once")
       ->capture_default_str();
+  app.add_option("--login-timeout", o.login_timeout_seconds,
+                 "Seconds one client may take to log in and get its roster")
+      ->capture_default_str();
   app.add_flag("!--no-roster", o.fetch_roster,
                "Do not ask for the roster before initial presence (clients normally do)");
   app.add_option("--server-pid", o.server_pid,

@@ -33,6 +33,9 @@ struct Options {
   Mechanism mechanism = Mechanism::ScramSha1;
   std::string resource = "load";
   std::size_t login_concurrency = 20;
+  // Seconds one client may take to log in and get its roster. Generous: with hundreds of
+  // mutually subscribed contacts, each login sets off a presence broadcast to all the others.
+  double login_timeout_seconds = 300;
   bool fetch_roster = true;
   // The server's process, for its CPU time and memory; 0 when not given.
   pid_t server_pid = 0;
