@@ -656,4 +656,47 @@ std::string stanza_error_condition(xml::Element stanza) {
   return {};
 }
 
+std::vector<xml::Document> drain(Client& client) {
+  static unsigned counter = 0;  // ids unique within the test process
+  const std::string id = "drain-" + std::to_string(++counter);
+  client.send("<iq type='get' id='" + id + "'><ping xmlns='urn:xmpp:ping'/></iq>");
+  std::vector<xml::Document> before;
+  const xml::Document result = read_until(
+      client, [&id](xml::Element e) { return e.is("iq", xml::ns::kClient) && e.attr("id") == id; },
+      &before);
+  if (result.root().attr("type") != "result")
+    throw std::runtime_error("the ping " + id +
+                             " was not answered with a result; received: " + client.received());
+  return before;
+}
+
+xml::Document read_until(Client& client, const std::function<bool(xml::Element)>& match,
+                         std::vector<xml::Document>* skipped, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0)
+      throw std::runtime_error("the expected element did not come in time; received: " +
+                               client.received());
+    xml::Document element = client.expect_element(left);
+    if (match(element.root())) return element;
+    if (skipped != nullptr) skipped->push_back(std::move(element));
+  }
+}
+
+void register_account(Client& client, const std::string& user, const std::string& password) {
+  client.open_stream();
+  client.starttls();
+  client.open_stream();
+  client.send("<iq type='set' id='register-1'><query xmlns='jabber:iq:register'><username>" +
+              xml_escape(user) + "</username><password>" + xml_escape(password) +
+              "</password></query></iq>");
+  const xml::Document reply = client.expect_element();
+  if (!reply.root().is("iq", xml::ns::kClient) || reply.root().attr("type") != "result" ||
+      reply.root().attr("id") != "register-1") {
+    throw std::runtime_error("registering " + user + " failed; received: " + client.received());
+  }
+}
+
 }  // namespace parley::testing

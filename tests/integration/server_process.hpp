@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -221,5 +222,28 @@ std::string stanza_error_condition(xml::Element stanza);
 inline constexpr std::string_view kClientHeader =
     "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xml:lang='en' "
     "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+
+// --- Helpers for routing tests (delivery_test.cpp, subscription_wire_test.cpp) -----------------
+
+// Sends an XEP-0199 ping (no 'to': the server answers for the account) and reads up to its
+// result; returns every element that arrived before it, in order. The server handles a client's
+// stanzas one at a time and writes each stream in order, so the result holds everything that
+// this client's earlier stanzas, and the stanzas other clients had handled before (those whose
+// own drain() has returned), delivered to this client: an empty result proves that nothing did.
+// Throws std::runtime_error when the result does not come.
+std::vector<xml::Document> drain(Client& client);
+
+// Reads elements until one satisfies `match` and returns it; the elements read before it are
+// appended to `skipped` when given. Throws std::runtime_error when none comes within `timeout`.
+xml::Document read_until(Client& client, const std::function<bool(xml::Element)>& match,
+                         std::vector<xml::Document>* skipped = nullptr,
+                         std::chrono::milliseconds timeout = kTimeout);
+
+// XEP-0077 in-band registration of `user` on a new connection: stream, STARTTLS, stream, the
+// registration IQ, which must succeed; the stream is then ready for authenticate() and bind().
+// Much cheaper than ServerProcess::add_user() (a process per account) for tests that need many
+// accounts; the server must allow it ([[host]] allow_registration = true, and a
+// [limits] registrations_per_address_per_hour to match).
+void register_account(Client& client, const std::string& user, const std::string& password);
 
 }  // namespace parley::testing
