@@ -6,8 +6,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <iostream>
 
 namespace parley::load {
+
+void progress(const std::string& what) { std::cerr << "parley-load: " << what << std::endl; }
 
 std::string seconds_text(double seconds) {
   char buf[32];
@@ -57,6 +60,9 @@ asio::awaitable<void> Fleet::connect(std::size_t count, StanzaHandler on_stanza,
   co_await wakeup_.wait_for([&] { return workers_done_ == workers; }, Clock::time_point::max());
   login_seconds_ = std::chrono::duration<double>(Clock::now() - start).count();
   if (error_) std::rethrow_exception(error_);
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", login_seconds_);
+  progress(std::to_string(count) + " clients logged in and available in " + took + " s");
 }
 
 asio::awaitable<void> Fleet::login_worker(std::size_t count) {

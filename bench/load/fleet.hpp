@@ -22,6 +22,10 @@ inline std::int64_t now_ns() {
       .count();
 }
 
+// One line of progress on standard error ("parley-load: ..."), so that a long login phase is
+// visible and a script can start a profiler when the measurement starts.
+void progress(const std::string& what);
+
 // "2.5" for 2.5 (at most 6 significant digits, no trailing zeros), for messages.
 std::string seconds_text(double seconds);
 

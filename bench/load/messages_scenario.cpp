@@ -58,11 +58,13 @@ class MessagesRun {
     for (std::size_t i = 0; i < m; ++i) pump(i);
     co_await sleep_until(Clock::now() + seconds(options_.warmup_seconds));
 
+    progress("measuring");
     const Snapshot before = snapshot(options_.server_pid);
     phase_ = Phase::Measure;
     co_await sleep_until(before.at + seconds(options_.seconds));
     const Snapshot after = snapshot(options_.server_pid);
     phase_ = Phase::Drain;
+    progress("measured; draining");
 
     const auto drain_start = Clock::now();
     co_await wakeup_.wait_for([this] { return in_flight_ == 0; },

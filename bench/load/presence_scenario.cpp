@@ -50,6 +50,7 @@ class PresenceRun {
     co_await settle();
     const std::int64_t login_stanzas = stanzas_;
 
+    progress("measuring");
     const Snapshot before = snapshot(options_.server_pid);
     std::size_t done = 0;
     for (std::size_t n = 1; n <= options_.changes; ++n) {
@@ -74,6 +75,7 @@ class PresenceRun {
       co_await sleep_until(Clock::now() + seconds(options_.change_gap_seconds));
     }
     const Snapshot after = snapshot(options_.server_pid);
+    progress("measured");
     co_await fleet_.close_all(std::chrono::seconds(5));
 
     const Interval in = interval(before, after);

@@ -12,7 +12,7 @@
 # Environment (defaults in brackets): CLIENTS [200], WINDOW [4], DURATION [10: seconds measured],
 # WARMUP [2], PAIRING [ring|random], CONTACTS [500], CHANGES [20], MECHANISM [SCRAM-SHA-1],
 # SCENARIOS ["messages presence"], SERVER_CPU [0], TOOL_CPU [1], WORK [BUILD_DIR/load-work],
-# PERF [0; 1 records `perf record -g` of the server during each scenario into WORK].
+# PERF [0; 1 records `perf record -g` of the server during each measured interval into WORK].
 #
 # The accounts (msg1..msgCLIENTS, pres1..presCONTACTS+1) are created by parley-load-accounts the
 # first time and kept in WORK/data for the next runs; pres1..presN form the shared roster group
@@ -140,17 +140,37 @@ for scenario in $SCENARIOS; do
   esac
   args+=(--port "$port" --password "$password" --mechanism "$MECHANISM"
          --server-pid "$server_pid")
-  if [[ $PERF == 1 ]]; then
-    perf record -g -p "$server_pid" -o "$work/perf-$scenario.data" > /dev/null 2>&1 &
-    perf_pid=$!
-  fi
   echo "\$ taskset -c $TOOL_CPU parley-load ${args[*]}"
   out=$work/$scenario.out
+  err=$work/$scenario.err
+  : > "$err"
+  rm -f "$err.done"
+  if [[ $PERF == 1 ]]; then
+    # Profile the measured interval only (parley-load says when it starts and ends), not the
+    # logins before it.
+    (
+      wait_for() {
+        until grep -q "^parley-load: $1" "$err" || [[ -e $err.done ]]; do sleep 0.05; done
+      }
+      wait_for measuring
+      perf record -g -p "$server_pid" -o "$work/perf-$scenario.data" > /dev/null 2>&1 &
+      recorder=$!
+      wait_for measured
+      kill -INT "$recorder"
+      wait "$recorder"
+    ) &
+    perf_pid=$!
+  fi
   set +e
-  taskset -c "$TOOL_CPU" "$load" "${args[@]}" | tee "$out"
+  taskset -c "$TOOL_CPU" "$load" "${args[@]}" 2> >(tee "$err" >&2) | tee "$out"
   rc=${PIPESTATUS[0]}
   set -e
-  [[ $rc -ne 0 ]] && status=$rc
+  touch "$err.done"
+  if [[ -n $perf_pid ]]; then
+    wait "$perf_pid" || true
+    perf_pid=
+  fi
+  if [[ $rc -ne 0 ]]; then status=$rc; fi
   json_lines+=("$(grep '^{' "$out" || true)")
   stop_server
   if [[ $PERF == 1 ]]; then
