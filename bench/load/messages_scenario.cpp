@@ -49,10 +49,12 @@ class MessagesRun {
     if (options_.window < 1) throw std::invalid_argument("--window must be at least 1");
     senders_.resize(m);
     for (std::size_t i = 0; i < m; ++i) to_.push_back(fleet_.bare_jid(i));
+    const Snapshot start = snapshot(options_.server_pid);
     co_await fleet_.connect(
         m, [this](std::size_t i, const xml::Element& e) { on_stanza(i, e); },
         [this](std::size_t i, const std::string& what) { on_failure(i, what); });
     co_await settle();
+    login_ = interval(start, snapshot(options_.server_pid));
 
     phase_ = Phase::Warmup;
     for (std::size_t i = 0; i < m; ++i) pump(i);
@@ -230,6 +232,8 @@ class MessagesRun {
     r.add("warmup_s", "warm-up", options_.warmup_seconds, 1, "s");
     r.add("seconds", "measured interval", in.wall_seconds, 2, "s");
     r.add("login_s", "time to log in every client", fleet_.login_seconds(), 2, "s");
+    r.add("login_server_cpu_s", "server CPU for the logins (schedstat)",
+          login_.server_cpu_ns_seconds, 3, "s");
     r.section("results (measured interval)");
     r.add("delivered", "messages delivered", i64(measured_));
     r.add("msgs_per_s", "delivered messages/s", static_cast<double>(measured_) / in.wall_seconds,
@@ -302,6 +306,7 @@ class MessagesRun {
   std::uint64_t duplicates_ = 0;
   std::uint64_t reordered_ = 0;
   LatencySamples latencies_;
+  Interval login_;  // from the first connection until the logins' traffic has settled
   std::vector<std::string> notes_;
 };
 

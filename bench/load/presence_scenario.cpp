@@ -35,6 +35,7 @@ class PresenceRun {
     const std::size_t k = options_.contacts;
     if (k < 1) throw std::invalid_argument("the presence scenario needs --contacts 1 or more");
     got_.assign(k + 1, 0);
+    const Snapshot start = snapshot(options_.server_pid);
     co_await fleet_.connect(
         k + 1, [this](std::size_t i, const xml::Element& e) { on_stanza(i, e); },
         [this](std::size_t i, const std::string& what) { on_failure(i, what); });
@@ -52,6 +53,7 @@ class PresenceRun {
 
     progress("measuring");
     const Snapshot before = snapshot(options_.server_pid);
+    const Interval login = interval(start, before);
     std::size_t done = 0;
     for (std::size_t n = 1; n <= options_.changes; ++n) {
       current_ = n;
@@ -93,6 +95,8 @@ class PresenceRun {
     r.add("change_gap_s", "pause after each change", options_.change_gap_seconds, 2, "s");
     r.add("login_s", "time to log in every client", fleet_.login_seconds(), 2, "s");
     r.add("login_stanzas", "stanzas received during login and settling", login_stanzas);
+    r.add("login_server_cpu_s", "server CPU for the logins (schedstat)",
+          login.server_cpu_ns_seconds, 3, "s");
     r.add("roster_items", "roster items of the user", i64(fleet_.roster_items(0)));
     r.section("results");
     r.add("to_all_p50_ms", "time until all contacts have it, p50", ms(all.p50), 2, "ms");

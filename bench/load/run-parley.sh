@@ -12,7 +12,8 @@
 # Environment (defaults in brackets): CLIENTS [200], WINDOW [4], DURATION [10: seconds measured],
 # WARMUP [2], PAIRING [ring|random], CONTACTS [500], CHANGES [20], MECHANISM [SCRAM-SHA-1],
 # SCENARIOS ["messages presence"], SERVER_CPU [0], TOOL_CPU [1], WORK [BUILD_DIR/load-work],
-# PERF [0; 1 records `perf record -g` of the server during each measured interval into WORK].
+# PERF [0; 1 records `perf record $PERF_OPTS` of the server during each measured interval into
+# WORK], PERF_OPTS [-g; `--call-graph dwarf` gives call chains through a Release build].
 #
 # The accounts (msg1..msgCLIENTS, pres1..presCONTACTS+1) are created by parley-load-accounts the
 # first time and kept in WORK/data for the next runs; pres1..presN form the shared roster group
@@ -43,6 +44,7 @@ SCENARIOS=${SCENARIOS:-messages presence}
 SERVER_CPU=${SERVER_CPU:-0}
 TOOL_CPU=${TOOL_CPU:-1}
 PERF=${PERF:-0}
+PERF_OPTS=${PERF_OPTS:--g}
 work=${WORK:-$build/load-work}
 password=parley-load-password
 members=$((CONTACTS + 1))
@@ -153,7 +155,8 @@ for scenario in $SCENARIOS; do
         until grep -q "^parley-load: $1" "$err" || [[ -e $err.done ]]; do sleep 0.05; done
       }
       wait_for measuring
-      perf record -g -p "$server_pid" -o "$work/perf-$scenario.data" > /dev/null 2>&1 &
+      # shellcheck disable=SC2086 # PERF_OPTS is a list of options
+      perf record $PERF_OPTS -p "$server_pid" -o "$work/perf-$scenario.data" > /dev/null 2>&1 &
       recorder=$!
       wait_for measured
       kill -INT "$recorder"
