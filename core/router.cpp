@@ -105,7 +105,7 @@ asio::awaitable<void> Router::to_bare(Host& host, StanzaPtr stanza,
   const Jid& to = *stanza->to();
   switch (stanza->kind()) {
     case StanzaKind::Message:
-      co_await message_to_bare(host, std::move(stanza));
+      co_await message_to_bare(host, stanza, to);
       break;
     case StanzaKind::Presence: {
       // §8.5.2.1.2: no type or unavailable goes to every available resource; subscriptions and
@@ -129,8 +129,7 @@ asio::awaitable<void> Router::to_bare(Host& host, StanzaPtr stanza,
   }
 }
 
-asio::awaitable<void> Router::message_to_bare(Host& host, StanzaPtr stanza) {
-  const Jid& to = *stanza->to();
+asio::awaitable<void> Router::message_to_bare(Host& host, StanzaPtr stanza, Jid to) {
   const std::string_view type = message_type(*stanza);
   if (type == "error") co_return;  // §8.5.2.1.1, §8.5.2.2.1: silently ignored
   if (type == "groupchat") {
@@ -142,11 +141,13 @@ asio::awaitable<void> Router::message_to_bare(Host& host, StanzaPtr stanza) {
   if (sessions.empty()) {
     // §8.5.2.2.1: no available resource with non-negative priority (§8.5.2.1: only negative ones
     // count as none).
+    // §8.5.2.2.1: a headline nobody can take is silently ignored (for an account that does not
+    // exist too: §8.5.1 allows that, and it tells nothing about which accounts exist).
+    if (type == "headline") co_return;
     if (!co_await account_exists(to)) {
       co_await bounce(*stanza, StanzaError::ServiceUnavailable);  // §8.5.1
       co_return;
     }
-    if (type == "headline") co_return;  // silently ignored
     StanzaEvent event{stanza, nullptr};
     if (co_await host.fire(Hook::Offline, event)) co_return;
     co_await bounce(*stanza, StanzaError::ServiceUnavailable);
@@ -178,8 +179,9 @@ asio::awaitable<void> Router::to_full(Host& host, StanzaPtr stanza,
       const std::string_view type = message_type(*stanza);
       if (type == "error") co_return;
       if (type == "chat") {
-        // §8.5.3.2.1: as if sent to the bare JID (Prosody and ejabberd do the same).
-        co_await message_to_bare(host, Stanza::readdressed(*stanza, to.bare()));
+        // §8.5.3.2.1: as if sent to the bare JID (Prosody and ejabberd do the same); the stanza
+        // keeps its 'to', so an error reply comes from the address the sender used.
+        co_await message_to_bare(host, stanza, to.bare());
         co_return;
       }
       co_await bounce(*stanza, StanzaError::ServiceUnavailable);

@@ -54,7 +54,8 @@ class Router {
                                        std::shared_ptr<C2sSession> origin);
   boost::asio::awaitable<void> to_full(Host& host, StanzaPtr stanza,
                                        std::shared_ptr<C2sSession> origin);
-  boost::asio::awaitable<void> message_to_bare(Host& host, StanzaPtr stanza);
+  // Messages for the account `to` (a bare JID; the stanza's own 'to' may be a full JID).
+  boost::asio::awaitable<void> message_to_bare(Host& host, StanzaPtr stanza, Jid to);
   boost::asio::awaitable<void> dispatch_iq(Host& host, IqTarget target, StanzaPtr stanza,
                                            std::shared_ptr<C2sSession> origin);
   void deliver(Host& host, const StanzaPtr& stanza,

@@ -85,7 +85,8 @@ class Presence final : public Module {
       co_await outbound_subscription(*stanza, *s);
       co_return true;
     }
-    if (type == "probe") co_return true;  // §4.3: probing is the server's business
+    // A probe from a client (§4.3: the server SHOULD process it) goes on to the contact's server,
+    // which answers the prober's full JID.
     if (!stanza->to()) {
       if (type.empty()) {
         co_await go_available(session, stanza);
@@ -131,6 +132,7 @@ class Presence final : public Module {
 
   asio::awaitable<bool> inbound(StanzaEvent& event) {
     const StanzaPtr& stanza = event.stanza;
+    if (stanza->kind() == StanzaKind::Iq) co_return co_await iq_to_resource(*stanza);
     if (stanza->kind() != StanzaKind::Presence) co_return false;
     const std::string_view type = stanza->type();
     const Jid user = stanza->to()->bare();
@@ -142,9 +144,9 @@ class Presence final : public Module {
       const std::string request = *kind == SubscriptionStanza::Subscribe
                                       ? Stanza::readdressed(*stanza, user)->bytes()
                                       : std::string();
-      const SubscriptionOutcome outcome =
-          co_await rosters().transition(user, contact, *kind, /*outbound=*/false, request);
-      if (outcome.forward) {
+      // Delivered to the user before the roster push (§3.1.6, §3.2.3, §3.3.3 step 1).
+      auto deliver = [&](const SubscriptionOutcome& outcome) {
+        if (!outcome.forward) return;
         auto delivered = Stanza::make(stanza->copy(), contact, user);
         for (const auto& s : host_->state().sessions.sessions_of(user)) {
           // §3.1.3: a request goes to the available resources (and waits while there are none);
@@ -153,7 +155,9 @@ class Presence final : public Module {
                                                                      : s->presence().interested;
           if (wants) s->deliver(delivered);
         }
-      }
+      };
+      const SubscriptionOutcome outcome = co_await rosters().transition(
+          user, contact, *kind, /*outbound=*/false, request, deliver);
       if (outcome.auto_reply_subscribed) {
         co_await router().route(presence_of_type("subscribed", user, contact));
       }
@@ -169,6 +173,29 @@ class Presence final : public Module {
       co_return true;
     }
     co_return false;  // available, unavailable, error: the router delivers them
+  }
+
+  // RFC 6121 §8.5.3.1: an IQ get or set reaches a resource only from someone it shares presence
+  // with (a 'from' or 'both' subscription, or directed presence); else service-unavailable, so
+  // IQs cannot be used to find out which resources are online.
+  asio::awaitable<bool> iq_to_resource(const Stanza& iq) {
+    const Jid& to = *iq.to();
+    if (to.is_bare() || (iq.type() != "get" && iq.type() != "set")) co_return false;
+    const Jid& from = iq.from();
+    if (!from.has_local() || from.same_bare(to)) co_return false;  // the server, or the account
+    auto session = host_->state().sessions.find(to);
+    if (!session) co_return false;  // §8.5.3.2: the router answers
+    const auto& directed = session->presence().directed;
+    if (directed.contains(from.full()) || directed.contains(std::string(from.bare_view()))) {
+      co_return false;
+    }
+    auto item = co_await rosters().item(to.bare(), from.bare());
+    if (item && (item->subscription == Subscription::From ||
+                 item->subscription == Subscription::Both)) {
+      co_return false;
+    }
+    co_await router().bounce(iq, StanzaError::ServiceUnavailable);
+    co_return true;
   }
 
   // §4.3.2: the contact's server answers a probe from the live sessions.

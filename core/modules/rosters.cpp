@@ -239,9 +239,9 @@ asio::awaitable<std::optional<SubscriptionState>> Rosters::remove(const Jid& use
   co_return r.state;
 }
 
-asio::awaitable<SubscriptionOutcome> Rosters::transition(const Jid& user, const Jid& contact,
-                                                        SubscriptionStanza stanza, bool outbound,
-                                                        std::string request) {
+asio::awaitable<SubscriptionOutcome> Rosters::transition(
+    const Jid& user, const Jid& contact, SubscriptionStanza stanza, bool outbound,
+    std::string request, std::function<void(const SubscriptionOutcome&)> before_push) {
   auto job = [domain = std::string(user.domain()), local = std::string(user.local()),
               jid = std::string(contact.bare_view()), stanza, outbound,
               request = std::move(request)](storage::Stores& s) {
@@ -280,6 +280,7 @@ asio::awaitable<SubscriptionOutcome> Rosters::transition(const Jid& user, const 
     return r;
   };
   TransitionResult r = co_await run_storage(*host_.state().storage, std::move(job));
+  if (before_push) before_push(r.outcome);
   if (r.version != 0 && r.item) {
     cache_put(user, r.version, &*r.item, {});
     if (r.outcome.roster_push) {

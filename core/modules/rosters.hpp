@@ -7,6 +7,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,9 +55,12 @@ class Rosters {
   // A subscription stanza between user and contact (outbound: the user sent it; inbound: the
   // contact did), applied to the stored state in one storage job; pushes the item when the
   // outcome says so. `request` is the inbound subscribe's XML, kept while pending (§3.1.3).
-  boost::asio::awaitable<SubscriptionOutcome> transition(const Jid& user, const Jid& contact,
-                                                         SubscriptionStanza stanza, bool outbound,
-                                                         std::string request = {});
+  // `before_push` runs once the state is stored and before the roster push: an inbound stanza is
+  // delivered to the user before the push (§3.1.6, §3.2.3, §3.3.3).
+  boost::asio::awaitable<SubscriptionOutcome> transition(
+      const Jid& user, const Jid& contact, SubscriptionStanza stanza, bool outbound,
+      std::string request = {},
+      std::function<void(const SubscriptionOutcome&)> before_push = {});
   // Inbound subscription requests not yet answered (§3.1.3), as the stored stanzas' XML.
   boost::asio::awaitable<std::vector<storage::PendingRequest>> pending(const Jid& user);
 
