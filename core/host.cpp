@@ -119,10 +119,11 @@ const std::string& Host::caps_hash() const {
 }
 
 asio::awaitable<bool> Host::fire(Hook hook, StanzaEvent& event) {
-  // By index: a handler that registers another must not invalidate the loop.
+  // By index, and each handler copied before it runs: a registration while a handler is
+  // suspended may reallocate the list.
   const auto& list = hooks_[static_cast<std::size_t>(hook)];
   for (std::size_t i = 0; i < list.size(); ++i) {
-    const StanzaHandler& handler = list[i].handler;
+    const StanzaHandler handler = list[i].handler;
     if (co_await handler(event)) co_return true;
   }
   co_return false;

@@ -18,5 +18,12 @@ std::unique_ptr<Module> make_roster();
 std::unique_ptr<Module> make_presence();
 std::unique_ptr<Module> make_offline();
 std::unique_ptr<Module> make_shared_groups();
+std::unique_ptr<Module> make_blocking();
+std::unique_ptr<Module> make_carbons();
+std::unique_ptr<Module> make_version();
+std::unique_ptr<Module> make_time();
+std::unique_ptr<Module> make_last();
+std::unique_ptr<Module> make_vcard();
+std::unique_ptr<Module> make_private_storage();
 
 }  // namespace parley::core::modules
