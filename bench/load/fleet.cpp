@@ -77,6 +77,7 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
     account.password = o.password;
     account.mechanism = o.mechanism;
     account.resource = o.resource;
+    account.batch_writes = o.batch_writes;
     auto client = std::make_shared<XmppClient>(context_.executor, context_.tls, account);
     clients_[i] = client;
     // A server that stops answering must not hang the run.

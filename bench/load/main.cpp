@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(mechanisms))
       ->default_str("SCRAM-SHA-1");
   app.add_option("--resource", o.resource, "Resource every client binds")->capture_default_str();
+  app.add_flag("--batch-writes", o.batch_writes,
+               "Write what a client queued while handling one read together (several stanzas per "
+               "TLS record and send(), like a bot sending in bulk) rather than each stanza at once "
+               "(like a person's client)");
   app.add_option("--login-concurrency", o.login_concurrency, "Logins in progress at once")
       ->capture_default_str();
   app.add_option("--login-timeout", o.login_timeout_seconds,

@@ -229,6 +229,7 @@ class MessagesRun {
     r.add("clients", "clients online", i64(options_.clients));
     r.add("window", "messages in flight per sender", i64(options_.window));
     r.add("pairing", "recipient", std::string(options_.random_partner ? "random" : "ring"));
+    r.add("batch_writes", "client writes batched (--batch-writes)", options_.batch_writes);
     r.add("warmup_s", "warm-up", options_.warmup_seconds, 1, "s");
     r.add("seconds", "measured interval", in.wall_seconds, 2, "s");
     r.add("login_s", "time to log in every client", fleet_.login_seconds(), 2, "s");

@@ -91,6 +91,7 @@ class PresenceRun {
     r.add("domain", "domain", options_.domain);
     r.add("mechanism", "SASL mechanism", std::string(mechanism_name(options_.mechanism)));
     r.add("contacts", "online contacts", i64(k));
+    r.add("batch_writes", "client writes batched (--batch-writes)", options_.batch_writes);
     r.add("changes", "presence changes", i64(done));
     r.add("change_gap_s", "pause after each change", options_.change_gap_seconds, 2, "s");
     r.add("login_s", "time to log in every client", fleet_.login_seconds(), 2, "s");

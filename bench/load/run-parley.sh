@@ -10,7 +10,8 @@
 #   ninja -C build-bench -j2 parley parley-load parley-load-accounts
 #
 # Environment (defaults in brackets): CLIENTS [200], WINDOW [4], DURATION [10: seconds measured],
-# WARMUP [2], PAIRING [ring|random], CONTACTS [500], CHANGES [20], MECHANISM [SCRAM-SHA-1],
+# WARMUP [2], PAIRING [ring|random], BATCH_WRITES [0|1: --batch-writes], CONTACTS [500],
+# CHANGES [20], MECHANISM [SCRAM-SHA-1],
 # SCENARIOS ["messages presence"], SERVER_CPU [0], TOOL_CPU [1], WORK [BUILD_DIR/load-work],
 # PERF [0; 1 records `perf record $PERF_OPTS` of the server during each measured interval into
 # WORK], PERF_OPTS [-g; `--call-graph dwarf` gives call chains through a Release build].
@@ -37,6 +38,7 @@ WINDOW=${WINDOW:-4}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 PAIRING=${PAIRING:-ring}
+BATCH_WRITES=${BATCH_WRITES:-0}
 CONTACTS=${CONTACTS:-500}
 CHANGES=${CHANGES:-20}
 MECHANISM=${MECHANISM:-SCRAM-SHA-1}
@@ -140,6 +142,7 @@ for scenario in $SCENARIOS; do
       args=(--scenario presence --users pres --contacts "$CONTACTS" --changes "$CHANGES") ;;
     *) echo "run-parley.sh: unknown scenario $scenario" >&2; exit 2 ;;
   esac
+  if [[ $BATCH_WRITES == 1 ]]; then args+=(--batch-writes); fi
   args+=(--port "$port" --password "$password" --mechanism "$MECHANISM"
          --server-pid "$server_pid")
   echo "\$ taskset -c $TOOL_CPU parley-load ${args[*]}"
@@ -207,6 +210,7 @@ common = [
     ("server_cpu_wait_pct", "server waiting for a CPU", "{:.0f} % of wall"),
     ("tool_cpu_util_pct", "parley-load CPU / wall time", "{:.0f} %"),
     ("tool_cpu_wait_pct", "parley-load waiting for a CPU", "{:.0f} % of wall"),
+    ("saturated", "saturated", "{}"),
     ("load_before", "load average before", "{}"),
 ]
 print("| scenario | figure | value |")
@@ -218,6 +222,8 @@ for line in sys.stdin:
     name = r["scenario"]
     if name == "messages":
         name += ", %d clients, window %d" % (r["clients"], r["window"])
+        if r.get("batch_writes"):
+            name += ", batched writes"
     elif name == "presence":
         name += ", %d contacts, %d changes" % (r["contacts"], r["changes"])
     for key, label, fmt in figures.get(r["scenario"], []) + common:

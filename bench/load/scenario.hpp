@@ -32,6 +32,7 @@ struct Options {
   std::size_t first = 1;
   Mechanism mechanism = Mechanism::ScramSha1;
   std::string resource = "load";
+  bool batch_writes = false;  // Account::batch_writes
   std::size_t login_concurrency = 20;
   // Seconds one client may take to log in and get its roster. Generous: with hundreds of
   // mutually subscribed contacts, each login sets off a presence broadcast to all the others.

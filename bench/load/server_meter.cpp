@@ -10,7 +10,8 @@ namespace parley::load {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-}
+constexpr double kSaturated = 0.95;
+}  // namespace
 
 Snapshot snapshot(pid_t server_pid) {
   Snapshot s;
@@ -63,6 +64,22 @@ void add_machine_rows(Report& report, const Snapshot& before, const Snapshot& af
              100 * in.server_wait_seconds / in.wall_seconds, 1, "% of wall time");
   report.add("tool_cpu_wait_pct", "parley-load runnable, waiting for a CPU",
              100 * in.own_wait_seconds / in.wall_seconds, 1, "% of wall time");
+  // Which side limited the rate: a process busy nearly all the time, or neither (then latency,
+  // such as a window too small, did). A saturated server is at capacity for this traffic; when
+  // only parley-load is, the server could have done more.
+  const double server_busy = in.server_cpu_seconds / in.wall_seconds;
+  const double tool_busy = in.own_cpu_seconds / in.wall_seconds;
+  std::string bottleneck = "neither process was saturated";
+  if (server_busy >= kSaturated && tool_busy >= kSaturated) {
+    bottleneck = "server and parley-load";
+  } else if (server_busy >= kSaturated) {
+    bottleneck = "server";
+  } else if (tool_busy >= kSaturated) {
+    bottleneck = "parley-load (the server's rate is then a lower bound)";
+  } else if (!std::isfinite(server_busy)) {
+    bottleneck = tool_busy >= kSaturated ? "parley-load" : "unknown (no --server-pid)";
+  }
+  report.add("saturated", "saturated (busy >= 95% of the time)", bottleneck);
   report.add("load_before", "load average before (1/5/15 min)", before.load_average);
   report.add("load_after", "load average after (1/5/15 min)", after.load_average);
 }

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -349,7 +350,18 @@ void XmppClient::answer_iq(const xml::Element& iq) {
 
 void XmppClient::send(std::string_view bytes) {
   out_.append(bytes);
-  flush();
+  if (!account_.batch_writes) {
+    flush();
+    return;
+  }
+  if (writing_ || flush_posted_) return;
+  // Written once the handlers running now have finished, with whatever else they queue for this
+  // client meanwhile (a window refilled by several deliveries read at once).
+  flush_posted_ = true;
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
 }
 
 void XmppClient::flush() {

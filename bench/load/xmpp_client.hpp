@@ -39,6 +39,11 @@ struct Account {
   std::string password;
   Mechanism mechanism = Mechanism::ScramSha1;
   std::string resource;
+  // false: each send() is written at once (bytes queued behind a write in progress go out
+  // together after it), as an interactive client does. true: written when the current handler
+  // has returned, so that everything sent to this client while handling one read shares a TLS
+  // record and a write, as a bot sending in bulk does.
+  bool batch_writes = false;
 };
 
 // Anything that stops a client from logging in or from staying connected.
@@ -68,7 +73,7 @@ class XmppClient : public std::enable_shared_from_this<XmppClient> {
   // From now on every stanza received goes to `on_stanza`. Sends nothing by itself.
   void start(StanzaHandler on_stanza, FailureHandler on_failure);
 
-  // Queues bytes for the server (one write at a time; queued bytes go out together).
+  // Queues bytes for the server, written as Account::batch_writes says (one write at a time).
   void send(std::string_view xml);
 
   // Ends the stream (</stream:stream>); failures are not reported after this.
@@ -100,6 +105,7 @@ class XmppClient : public std::enable_shared_from_this<XmppClient> {
   std::string out_;      // queued, not yet being written
   std::string sending_;  // being written
   bool writing_ = false;
+  bool flush_posted_ = false;
   bool finishing_ = false;
   bool closed_ = false;
   bool failed_ = false;
