@@ -17,7 +17,7 @@ set -euo pipefail
 run_packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libpugixml-dev libssl-dev openssl libsqlite3-dev
-  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libidn-dev
+  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libidn-dev libc-ares-dev
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libexpat1-dev
