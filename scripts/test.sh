@@ -4,13 +4,14 @@
 #
 #   bash scripts/test.sh
 #
-# Missing dependencies are installed first (scripts/install-deps.sh test). Build trees: build-test/
+# Missing dependencies are installed first (scripts/install-deps.sh test --interop: the interop
+# tests run Prosody and ejabberd as federation peers). Build trees: build-test/
 # (CMake, RelWithDebInfo) and build-fuzz/ (clang-14 libFuzzer binary). The last thing printed is
 # ctest's summary. Set PARLEY_FUZZ_SECONDS to change how long the fuzzer runs (default 60).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/install-deps.sh test
+bash scripts/install-deps.sh test --interop
 
 fuzzer=""
 if [[ -f scripts/build-fuzzers.sh ]]; then
