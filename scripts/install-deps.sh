@@ -4,10 +4,11 @@
 #   scripts/install-deps.sh [run|test] [--interop]
 #
 #   run        compiler, CMake, Ninja and the libraries: enough to build and run the server (default)
-#   test       also GoogleTest, Google Benchmark, expat, clang-14 + libFuzzer runtime, and the
-#              Python XMPP client libraries the tests use
-#   --interop  also Prosody, ejabberd and dnsmasq for the interoperability tests. Their system
-#              services are never started: the tests run their own instances.
+#   test       also GoogleTest, Google Benchmark, expat, clang-14 + libFuzzer runtime, the
+#              Python XMPP client libraries the tests use, and dnsmasq (the DNS resolver tests run
+#              their own instance on loopback)
+#   --interop  also Prosody and ejabberd for the interoperability tests. Their system services
+#              are never started: the tests run their own instances.
 #
 # Checks each package with dpkg-query first; runs `apt-get update` at most once, and only when a
 # missing package has no install candidate or the install fails on stale package lists. Needs root
@@ -23,12 +24,13 @@ test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libexpat1-dev
   clang-14 libclang-rt-14-dev
   python3-slixmpp python3-nbxmpp
+  dnsmasq-base
 )
-interop_packages=(prosody ejabberd dnsmasq-base)
+interop_packages=(prosody ejabberd)
 # Packages whose maintainer scripts would start a system service.
 service_packages=(prosody ejabberd)
 
-usage() { sed -n '2,15s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,16s/^# \{0,1\}//p' "$0"; }
 
 set_name=run
 interop=0
