@@ -29,9 +29,9 @@
 #include "core/pid_file.hpp"
 #include "core/server.hpp"
 #include "storage/error.hpp"
-#include "storage/sqlite_group_store.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite_account_store.hpp"
+#include "storage/sqlite_group_store.hpp"
 
 namespace {
 
@@ -64,6 +64,8 @@ const CLI::Validator kPortValidator(
 struct ConfigFlags {
   std::string config_file;
   std::string domain, data_dir, bind, c2s_port, c2s_tls_port, cert, key, log;
+  std::string s2s_port, s2s_tls_port, ca_file, resolv_conf;
+  bool no_federation = false;
   CLI::Option* config_opt = nullptr;
   CLI::Option* domain_opt = nullptr;
   CLI::Option* data_dir_opt = nullptr;
@@ -73,12 +75,18 @@ struct ConfigFlags {
   CLI::Option* cert_opt = nullptr;
   CLI::Option* key_opt = nullptr;
   CLI::Option* log_opt = nullptr;
+  CLI::Option* s2s_port_opt = nullptr;
+  CLI::Option* s2s_tls_port_opt = nullptr;
+  CLI::Option* ca_file_opt = nullptr;
+  CLI::Option* resolv_conf_opt = nullptr;
+  CLI::Option* no_federation_opt = nullptr;
 
   void add_to(CLI::App* cmd) {
     add_options(cmd);
     // A flag given twice takes its last value, as in most Unix tools (scripts append overrides).
-    for (CLI::Option* option : {config_opt, domain_opt, data_dir_opt, bind_opt, c2s_port_opt,
-                                c2s_tls_port_opt, cert_opt, key_opt, log_opt}) {
+    for (CLI::Option* option :
+         {config_opt, domain_opt, data_dir_opt, bind_opt, c2s_port_opt, c2s_tls_port_opt, cert_opt,
+          key_opt, log_opt, s2s_port_opt, s2s_tls_port_opt, ca_file_opt, resolv_conf_opt}) {
       option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
   }
@@ -97,7 +105,8 @@ struct ConfigFlags {
                                    "created if missing (default: ./parley-data)")
                        ->type_name("DIR");
     bind_opt = cmd->add_option("--bind", bind,
-                               "IP address to listen on (default: all interfaces, IPv6 and IPv4)")
+                               "IP address to listen on, and to connect to other servers from "
+                               "(default: all interfaces, IPv6 and IPv4)")
                    ->type_name("ADDRESS");
     c2s_port_opt = cmd->add_option("--c2s-port", c2s_port,
                                    "TCP port for client connections with STARTTLS (default 5222; "
@@ -109,6 +118,27 @@ struct ConfigFlags {
                                        "(default 5223; 0: any free port; off)")
                            ->check(kPortValidator)
                            ->type_name("PORT");
+    s2s_port_opt = cmd->add_option("--s2s-port", s2s_port,
+                                   "TCP port for other XMPP servers (federation) with STARTTLS "
+                                   "(default 5269; 0: any free port; off)")
+                       ->check(kPortValidator)
+                       ->type_name("PORT");
+    s2s_tls_port_opt = cmd->add_option("--s2s-tls-port", s2s_tls_port,
+                                       "TCP port for other XMPP servers with direct TLS, XEP-0368 "
+                                       "(default 5270; 0: any free port; off)")
+                           ->check(kPortValidator)
+                           ->type_name("PORT");
+    ca_file_opt = cmd->add_option("--ca-file", ca_file,
+                                  "PEM file of the CAs trusted to certify other servers (default: "
+                                  "the system's CAs)")
+                      ->type_name("FILE");
+    resolv_conf_opt = cmd->add_option("--resolv-conf", resolv_conf,
+                                      "Find other servers with the DNS servers named in this file "
+                                      "(resolv.conf format; default: /etc/resolv.conf)")
+                          ->type_name("FILE");
+    no_federation_opt = cmd->add_flag("--no-federation", no_federation,
+                                      "Do not talk to other XMPP servers: no federation listeners, "
+                                      "no outgoing connections ([s2s] enabled = false)");
     cert_opt = cmd->add_option("--cert", cert,
                                "PEM certificate chain for the (first) domain (default: a "
                                "self-signed one generated in the data directory)")
@@ -134,6 +164,11 @@ struct ConfigFlags {
     if (cert_opt->count()) o.certificate = cert;
     if (key_opt->count()) o.key = key;
     if (log_opt->count()) o.log_file = log;
+    if (s2s_port_opt->count()) o.s2s_port = parse_port(s2s_port);
+    if (s2s_tls_port_opt->count()) o.s2s_tls_port = parse_port(s2s_tls_port);
+    if (ca_file_opt->count()) o.ca_file = ca_file;
+    if (resolv_conf_opt->count()) o.resolv_conf = resolv_conf;
+    if (no_federation_opt->count()) o.s2s_enabled = false;
     return o;
   }
 
@@ -493,8 +528,9 @@ int groups(GroupCommand command, const GroupOptions& options) {
     const auto account = parley::core::parse_account_jid(*config, options.jid, true);
     auto db = parley::storage::open_database(database);
     parley::storage::SqliteGroupStore store(db);
-    const auto result = command == GroupCommand::Add ? store.add_member(options.group, account.jid())
-                                                     : store.remove_member(options.group, account.jid());
+    const auto result = command == GroupCommand::Add
+                            ? store.add_member(options.group, account.jid())
+                            : store.remove_member(options.group, account.jid());
     if (result == parley::storage::Result::AlreadyExists) {
       std::cerr << "parley " << name << ": " << account.jid() << " is already in the group "
                 << options.group << '\n';
@@ -506,8 +542,8 @@ int groups(GroupCommand command, const GroupOptions& options) {
       return 1;
     }
     std::cout << (command == GroupCommand::Add ? "Added " : "Removed ") << account.jid()
-              << (command == GroupCommand::Add ? " to" : " from") << " the group "
-              << options.group << ".\n";
+              << (command == GroupCommand::Add ? " to" : " from") << " the group " << options.group
+              << ".\n";
     if (auto pid = parley::core::running_server(config->data_dir)) {
       if (::kill(*pid, SIGHUP) == 0) {
         std::cout << "The running server (pid " << *pid
@@ -621,7 +657,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Run `parley serve` to start the server: by default it serves the domain localhost, keeps\n"
       "its data in ./parley-data and listens for clients on ports 5222 (STARTTLS) and 5223\n"
-      "(direct TLS) on all interfaces. `parley serve --config FILE` reads a configuration file\n"
+      "(direct TLS) on all interfaces, and for other servers (federation) on 5269 and 5270\n"
+      "(--no-federation turns that off). `parley serve --config FILE` reads a configuration file\n"
       "(etc/parley.toml is a commented sample); flags override it.\n"
       "`parley SUBCOMMAND --help` describes a subcommand's options.");
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -48,6 +49,54 @@ struct ListenerConfig {
   std::string address;
 };
 
+// A static route for one remote domain (private networks, tests): connect there instead of asking
+// DNS (RFC 6120 §3.2 SRV lookups are skipped for this domain).
+struct S2sRoute {
+  std::string domain;  // the remote XMPP domain, lower case
+  std::string host;    // host name or IP address to connect to
+  std::uint16_t port = kDefaultS2sPort;
+  bool direct_tls = false;  // XEP-0368: TLS from the first byte
+};
+
+// Server-to-server links (federation, RFC 6120). Outgoing links leave from listener.address when
+// one is set, else from Config::bind_address. The dialback secret (XEP-0220 §2.1) is not here: it
+// is generated and kept in the data directory.
+struct S2sConfig {
+  // Federation on/off; off: no s2s listeners and no outgoing links.
+  bool enabled = true;
+  ListenerConfig listener{kDefaultS2sPort, {}};         // STARTTLS (RFC 6120 §5)
+  ListenerConfig tls_listener{kDefaultS2sTlsPort, {}};  // direct TLS (XEP-0368, ALPN xmpp-server)
+  // Refuse s2s without TLS, in both directions (RFC 6120 §5.1).
+  bool require_tls = true;
+  // false: a peer whose certificate does not validate may still authenticate with dialback
+  // (XEP-0220); true: it is refused (XEP-0178 SASL EXTERNAL only).
+  bool require_valid_certificates = false;
+  // Trust anchors (PEM) for peers' certificates; empty: the system's store.
+  std::filesystem::path ca_file;
+  // The DNS servers to ask, in resolv.conf(5) format; empty: /etc/resolv.conf.
+  std::filesystem::path resolv_conf;
+  // "ip", "ip:port", "[v6]:port" (parse_dns_server()); when not empty, asked instead of those of
+  // resolv_conf.
+  std::vector<std::string> dns_servers;
+  std::vector<S2sRoute> routes;
+  // Resolve + connect + authenticate must finish within this, or the stanzas waiting for the link
+  // bounce with remote-server-timeout (RFC 6120 §8.3.3.17).
+  std::chrono::seconds connect_timeout{30};
+  // A link with no traffic for this long is closed.
+  std::chrono::seconds idle_timeout{600};
+  // Stanzas queued per outgoing link while it connects; beyond, a stanza bounces with
+  // resource-constraint (RFC 6120 §8.3.3.18).
+  std::size_t max_queued_stanzas = 1000;
+
+  // The route for `domain`, or nullptr when DNS decides.
+  const S2sRoute* route(std::string_view domain) const;
+};
+
+// The bounds the file and validate() enforce.
+inline constexpr std::chrono::seconds kMaxS2sConnectTimeout{300};
+inline constexpr std::chrono::seconds kMaxS2sIdleTimeout{86400};
+inline constexpr std::size_t kMaxS2sQueuedStanzas = 100000;
+
 struct Limits {
   // Bytes of one stanza (xml::ParserLimits::max_element_bytes) → policy-violation.
   std::size_t max_stanza_bytes = 256 * 1024;
@@ -84,6 +133,7 @@ struct Config {
   ListenerConfig c2s_tls{kDefaultC2sTlsPort, {}};
   // RFC 6120 §5.3.1: TLS before SASL unless the operator says otherwise (loopback testing only).
   bool c2s_require_tls = true;
+  S2sConfig s2s;
   // SCRAM iteration count for newly set passwords (RFC 5802 §5.1; at least 4096).
   std::uint32_t scram_iterations = 4096;
   Limits limits;
@@ -110,6 +160,15 @@ bool is_valid_domain(std::string_view name);
 
 // True for a numeric IPv4 or IPv6 address ("127.0.0.1", "::1", "::"), as listeners bind to.
 bool is_ip_address(std::string_view text);
+
+// A DNS server of S2sConfig::dns_servers: "192.0.2.53", "192.0.2.53:5353", "2001:db8::53" or
+// "[2001:db8::53]:5353" (a port after an IPv6 address needs the brackets). nullopt when `text` is
+// none of these or the port is not 1 to 65535.
+struct DnsServer {
+  std::string ip;  // without brackets
+  std::uint16_t port = 53;
+};
+std::optional<DnsServer> parse_dns_server(std::string_view text);
 
 // The log levels Config::log_level accepts, most verbose first.
 inline constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};

@@ -22,11 +22,13 @@ namespace {
 using namespace std::string_view_literals;
 
 // The tables of the file and the keys each one knows; the order is the order of docs/CONFIG.md.
-enum class Section { Top, C2s, Limits, Host, Group };
+enum class Section { Top, C2s, Limits, Host, Group, S2s, S2sRoute };
 
 constexpr std::array kTopKeys = {
     "data_dir"sv, "bind"sv,   "log_file"sv, "log_level"sv, "scram_iterations"sv,
-    "c2s"sv,      "limits"sv, "host"sv,     "group"sv};
+    "c2s"sv,      "limits"sv, "host"sv,     "group"sv,     "s2s"sv};
+// The top-level keys that name tables rather than hold values.
+constexpr std::array kTableKeys = {"c2s"sv, "limits"sv, "host"sv, "group"sv, "s2s"sv};
 constexpr std::array kC2sKeys = {"port"sv, "tls_port"sv, "require_tls"sv, "bind"sv};
 constexpr std::array kLimitsKeys = {"max_stanza_bytes"sv,
                                     "unauthenticated_timeout"sv,
@@ -40,9 +42,17 @@ constexpr std::array kLimitsKeys = {"max_stanza_bytes"sv,
 constexpr std::array kHostKeys = {"domain"sv,  "certificate"sv,     "key"sv, "allow_registration"sv,
                                   "modules"sv, "disabled_modules"sv};
 constexpr std::array kGroupKeys = {"name"sv, "members"sv};
+constexpr std::array kS2sKeys = {"enabled"sv,      "port"sv,
+                                 "tls_port"sv,     "bind"sv,
+                                 "require_tls"sv,  "require_valid_certificates"sv,
+                                 "ca_file"sv,      "resolv_conf"sv,
+                                 "dns_servers"sv,  "connect_timeout"sv,
+                                 "idle_timeout"sv, "max_queued_stanzas"sv,
+                                 "route"sv};
+constexpr std::array kS2sRouteKeys = {"domain"sv, "host"sv, "port"sv, "direct_tls"sv};
 
-constexpr std::array kSections = {Section::Top, Section::C2s, Section::Limits, Section::Host,
-                                  Section::Group};
+constexpr std::array kSections = {Section::Top,   Section::C2s, Section::Limits,  Section::Host,
+                                  Section::Group, Section::S2s, Section::S2sRoute};
 
 std::span<const std::string_view> keys_of(Section section) {
   switch (section) {
@@ -50,6 +60,10 @@ std::span<const std::string_view> keys_of(Section section) {
       return kTopKeys;
     case Section::C2s:
       return kC2sKeys;
+    case Section::S2s:
+      return kS2sKeys;
+    case Section::S2sRoute:
+      return kS2sRouteKeys;
     case Section::Limits:
       return kLimitsKeys;
     case Section::Host:
@@ -67,6 +81,10 @@ std::string section_name(Section section) {
       return "the top level";
     case Section::C2s:
       return "[c2s]";
+    case Section::S2s:
+      return "[s2s]";
+    case Section::S2sRoute:
+      return "[[s2s.route]]";
     case Section::Limits:
       return "[limits]";
     case Section::Host:
@@ -148,6 +166,8 @@ class Loader {
     if (auto* node = root.get("c2s")) load_c2s(table(*node, "c2s", "[c2s]"), config);
     if (auto* node = root.get("limits")) load_limits(table(*node, "limits", "[limits]"), config);
     if (auto* node = root.get("host")) load_hosts(*node, config);
+    // After the hosts too: a route must not be for a served domain.
+    if (auto* node = root.get("s2s")) load_s2s(table(*node, "s2s", "[s2s]"), config);
     // After the hosts, wherever [[group]] stands in the file: members must be on their domains.
     if (auto* node = root.get("group")) load_groups(*node, config);
     return config;
@@ -172,16 +192,43 @@ class Loader {
           key.source().begin.line ? key.source().begin.line : value.source().begin.line;
       std::string message = "unknown key '" + std::string(k) + "'";
       message += section == Section::Top ? " at the top level" : " in " + section_name(section);
-      if (section != Section::Top && contains(kTopKeys, k)) {
+      // (Not for the names of tables: 'host' in [s2s] is a route's key written in the wrong table.)
+      if (section != Section::Top && contains(kTopKeys, k) && !contains(kTableKeys, k)) {
         fail(line, message + "; '" + std::string(k) +
                        "' is a top-level key, and in TOML every key after a [table] line belongs "
                        "to that table: move it above the first [table] line");
       }
+      if (section == Section::S2s && k.find("dialback") != std::string_view::npos) {
+        fail(line, message +
+                       "; the dialback secret (XEP-0220) is not configured: Parley generates it "
+                       "and keeps it in the data directory. Remove this key");
+      }
+      if (section == Section::S2sRoute && (k == "tls_port" || k == "tls")) {
+        fail(line, message +
+                       "; a route has one port: for direct TLS (XEP-0368) write port = 5270 and "
+                       "direct_tls = true");
+      }
+      if ((section == Section::Top || section == Section::S2s) &&
+          (k == "route" || k == "routes" || k == "s2s_route")) {
+        fail(line, message +
+                       "; did you mean [[s2s.route]]? Write one [[s2s.route]] table per remote "
+                       "domain");
+      }
+      if (section == Section::Top && (k == "federation" || k == "server_to_server")) {
+        fail(line, message + "; did you mean [s2s]? The federation settings go in [s2s]");
+      }
+      // Where the key does belong: "[c2s]", "[c2s] or [s2s]", "[c2s], [s2s] or [[s2s.route]]".
+      std::vector<std::string> homes;
       for (Section other : kSections) {
         if (other == section || other == Section::Top) continue;
-        if (contains(keys_of(other), k)) {
-          fail(line, message + "; '" + std::string(k) + "' belongs in " + section_name(other));
+        if (contains(keys_of(other), k)) homes.push_back(section_name(other));
+      }
+      if (!homes.empty()) {
+        std::string where = homes.front();
+        for (std::size_t i = 1; i < homes.size(); ++i) {
+          where += (i + 1 == homes.size() ? " or " : ", ") + homes[i];
         }
+        fail(line, message + "; '" + std::string(k) + "' belongs in " + where);
       }
       if (section == Section::Top && (k == "hosts" || k == "virtual_host" || k == "vhost")) {
         fail(line, message + "; did you mean [[host]]? Write one [[host]] table per domain");
@@ -289,14 +336,14 @@ class Loader {
   }
 
   // A listener port: a number, or false to turn the listener off.
-  std::optional<std::uint16_t> port(const toml::node& node, std::string_view key,
+  std::optional<std::uint16_t> port(const toml::node& node, std::string_view key, Section section,
                                     std::string_view example) const {
     if (const auto b = node.as_boolean(); b && !b->get()) return std::nullopt;
     const auto value = node.value<std::int64_t>();
     if (!node.is_integer() || !value || *value < 0 || *value > 65535) {
-      fail(node, "key '" + std::string(key) +
-                     "' in [c2s] must be a whole number from 0 to 65535, or false to turn the "
-                     "listener off, e.g. " +
+      fail(node, "key '" + std::string(key) + "'" + in_section(section) +
+                     " must be a whole number from 0 to 65535, or false to turn the listener off, "
+                     "e.g. " +
                      std::string(key) + " = " + std::string(example));
     }
     return static_cast<std::uint16_t>(*value);
@@ -329,6 +376,35 @@ class Loader {
     return resolve(base_dir_, string(node, key, section, example));
   }
 
+  // A path to a file Parley reads at startup (CA certificates, resolv.conf): it must exist, so
+  // that a typo is reported here, with its line, rather than when the first link is made. ""
+  // stays empty: the default.
+  std::filesystem::path existing_file(const toml::node& node, std::string_view key, Section section,
+                                      std::string_view example, std::string_view what,
+                                      std::string_view otherwise) const {
+    const std::string written = string(node, key, section, example);
+    std::filesystem::path file = resolve(base_dir_, written);
+    if (file.empty()) return file;
+    std::error_code error;
+    const auto status = std::filesystem::status(file, error);
+    std::string problem;
+    if (!std::filesystem::exists(status)) {
+      problem = "which does not exist";
+    } else if (std::filesystem::is_directory(status)) {
+      problem = "which is a directory";
+    } else {
+      return file;
+    }
+    const bool relative = !std::filesystem::path(written).is_absolute();
+    fail(node, "key '" + std::string(key) + "'" + in_section(section) + " names " + file.string() +
+                   ", " + problem +
+                   (relative ? " (a relative path is relative to the configuration file's "
+                               "directory)"
+                             : std::string()) +
+                   ": give the path of " + std::string(what) + ", e.g. " + std::string(key) +
+                   " = " + in_quotes(example) + ", or leave the key out " + std::string(otherwise));
+  }
+
   std::string address(const toml::node& node, std::string_view key, Section section) const {
     std::string value = string(node, key, section, "127.0.0.1");
     if (!value.empty() && !is_ip_address(value)) {
@@ -358,14 +434,168 @@ class Loader {
 
   void load_c2s(const toml::table& c2s, Config& config) const {
     check_keys(c2s, Section::C2s);
-    if (auto* node = c2s.get("port")) config.c2s.port = port(*node, "port", "5222");
-    if (auto* node = c2s.get("tls_port")) config.c2s_tls.port = port(*node, "tls_port", "5223");
+    if (auto* node = c2s.get("port")) config.c2s.port = port(*node, "port", Section::C2s, "5222");
+    if (auto* node = c2s.get("tls_port")) {
+      config.c2s_tls.port = port(*node, "tls_port", Section::C2s, "5223");
+    }
     if (auto* node = c2s.get("require_tls")) {
       config.c2s_require_tls = boolean(*node, "require_tls", Section::C2s, "true");
     }
     if (auto* node = c2s.get("bind")) {
       config.c2s.address = address(*node, "bind", Section::C2s);
       config.c2s_tls.address = config.c2s.address;
+    }
+  }
+
+  // Requires config.hosts to be final: routes are checked against the served domains.
+  void load_s2s(const toml::table& table, Config& config) const {
+    check_keys(table, Section::S2s);
+    S2sConfig& s2s = config.s2s;
+    if (auto* node = table.get("enabled")) {
+      s2s.enabled = boolean(*node, "enabled", Section::S2s, "true");
+    }
+    if (auto* node = table.get("port")) {
+      s2s.listener.port = port(*node, "port", Section::S2s, "5269");
+    }
+    if (auto* node = table.get("tls_port")) {
+      s2s.tls_listener.port = port(*node, "tls_port", Section::S2s, "5270");
+    }
+    if (auto* node = table.get("bind")) {
+      s2s.listener.address = address(*node, "bind", Section::S2s);
+      s2s.tls_listener.address = s2s.listener.address;
+    }
+    if (auto* node = table.get("require_tls")) {
+      s2s.require_tls = boolean(*node, "require_tls", Section::S2s, "true");
+    }
+    if (auto* node = table.get("require_valid_certificates")) {
+      s2s.require_valid_certificates =
+          boolean(*node, "require_valid_certificates", Section::S2s, "false");
+    }
+    if (auto* node = table.get("ca_file")) {
+      s2s.ca_file =
+          existing_file(*node, "ca_file", Section::S2s, "/etc/ssl/certs/ca-certificates.crt",
+                        "a PEM file of CA certificates", "to trust the system's CAs");
+    }
+    if (auto* node = table.get("resolv_conf")) {
+      s2s.resolv_conf = existing_file(*node, "resolv_conf", Section::S2s, "/etc/parley/resolv.conf",
+                                      "a file in the format of /etc/resolv.conf (nameserver lines)",
+                                      "to use /etc/resolv.conf");
+    }
+    if (auto* node = table.get("dns_servers")) s2s.dns_servers = dns_servers(*node);
+    if (auto* node = table.get("connect_timeout")) {
+      s2s.connect_timeout = std::chrono::seconds(
+          whole_number(*node, "connect_timeout", Section::S2s, 1, kMaxS2sConnectTimeout.count(),
+                       "30", " (seconds to find, reach and authenticate a remote server)"));
+    }
+    if (auto* node = table.get("idle_timeout")) {
+      s2s.idle_timeout = std::chrono::seconds(
+          whole_number(*node, "idle_timeout", Section::S2s, 1, kMaxS2sIdleTimeout.count(), "600",
+                       " (seconds without traffic before a link is closed)"));
+    }
+    if (auto* node = table.get("max_queued_stanzas")) {
+      s2s.max_queued_stanzas = static_cast<std::size_t>(
+          whole_number(*node, "max_queued_stanzas", Section::S2s, 1,
+                       static_cast<std::int64_t>(kMaxS2sQueuedStanzas), "1000"));
+    }
+    if (s2s.require_valid_certificates && !s2s.require_tls) {
+      // Both keys differ from their defaults, so both were written.
+      fail(*table.get("require_valid_certificates"),
+           "key 'require_valid_certificates' in [s2s] is true, but require_tls = false: a "
+           "certificate is only seen over TLS; set require_tls = true, or "
+           "require_valid_certificates = false to let servers without a valid certificate use "
+           "dialback");
+    }
+    if (auto* node = table.get("route")) load_routes(*node, config);
+  }
+
+  // `dns_servers` of [s2s]: each "ip", "ip:port" or "[v6]:port", on its own line if need be.
+  std::vector<std::string> dns_servers(const toml::node& node) const {
+    std::vector<std::string> servers;
+    for (ListItem& item : string_list(node, "dns_servers", Section::S2s, "DNS server address",
+                                      "[\"192.0.2.53\", \"[2001:db8::53]:5353\"]")) {
+      if (!parse_dns_server(item.value)) {
+        std::string message = "key 'dns_servers' in [s2s] holds " + in_quotes(item.value) +
+                              ", which is not a DNS server address: write an IP address with an "
+                              "optional port, e.g. \"192.0.2.53\", \"192.0.2.53:5353\" or "
+                              "\"[2001:db8::53]:5353\" (an IPv6 address needs brackets before "
+                              "a port)";
+        if (is_valid_domain(item.value))
+          message += "; a server is named by its address, not its name";
+        fail(item.line, message);
+      }
+      servers.push_back(std::move(item.value));
+    }
+    return servers;
+  }
+
+  // [[s2s.route]] tables. Requires config.hosts to be final.
+  void load_routes(const toml::node& node, Config& config) const {
+    const auto* array = node.as_array();
+    if (!array || !array->is_array_of_tables()) {
+      fail(node,
+           "'route' in [s2s] must be written [[s2s.route]] (with two brackets), one table per "
+           "remote domain, each with its keys below it, e.g. [[s2s.route]] then domain = "
+           "\"example.net\" and host = \"192.0.2.10\"");
+    }
+    std::vector<std::size_t> lines;
+    for (const toml::node& element : *array) {
+      const toml::table& t = *element.as_table();
+      check_keys(t, Section::S2sRoute);
+      const std::size_t line = t.source().begin.line;
+      S2sRoute route;
+      const toml::node* domain = t.get("domain");
+      if (!domain) {
+        fail(line,
+             "this [[s2s.route]] has no domain: add e.g. domain = \"example.net\" below it (the "
+             "remote domain it is the route to)");
+      }
+      route.domain = lower_ascii(string(*domain, "domain", Section::S2sRoute, "example.net"));
+      if (!is_valid_domain(route.domain)) {
+        fail(*domain, "key 'domain' in [[s2s.route]] is " + in_quotes(route.domain) +
+                          ", which is not a domain: use an ASCII DNS name such as "
+                          "\"example.net\", without '@', '/' or a port");
+      }
+      if (config.host(route.domain)) {
+        fail(*domain, "the [[s2s.route]] is for " + route.domain +
+                          ", a domain this server serves ([[host]]): routes are for remote "
+                          "domains; correct the domain or remove this [[s2s.route]]");
+      }
+      for (std::size_t i = 0; i < config.s2s.routes.size(); ++i) {
+        if (config.s2s.routes[i].domain == route.domain) {
+          fail(*domain, "the domain " + route.domain + " already has a [[s2s.route]] at line " +
+                            std::to_string(lines[i]) + ": remove one of the two");
+        }
+      }
+      const toml::node* host = t.get("host");
+      if (!host) {
+        fail(line, "this [[s2s.route]] for " + route.domain +
+                       " has no host: add e.g. host = \"192.0.2.10\" below it (where to connect "
+                       "instead of asking DNS)");
+      }
+      route.host = string(*host, "host", Section::S2sRoute, "192.0.2.10");
+      if (!is_valid_domain(route.host) && !is_ip_address(route.host)) {
+        std::string message = "key 'host' in [[s2s.route]] is " + in_quotes(route.host) +
+                              ", which is neither a host name nor an IP address: use e.g. "
+                              "\"xmpp.example.net\", \"192.0.2.10\" or \"2001:db8::10\"";
+        if (route.host.starts_with('[')) {
+          message += " (an IPv6 address without brackets)";
+        } else if (route.host.find(':') != std::string::npos) {
+          message += "; the port goes in its own key, e.g. port = 5269";
+        }
+        fail(*host, message);
+      }
+      if (auto* n = t.get("direct_tls")) {
+        route.direct_tls = boolean(*n, "direct_tls", Section::S2sRoute, "false");
+      }
+      // XEP-0368's port is the default for direct TLS.
+      route.port = route.direct_tls ? kDefaultS2sTlsPort : kDefaultS2sPort;
+      if (auto* n = t.get("port")) {
+        route.port = static_cast<std::uint16_t>(
+            whole_number(*n, "port", Section::S2sRoute, 1, 65535,
+                         route.direct_tls ? "5270" : "5269", " (the remote server's port)"));
+      }
+      config.s2s.routes.push_back(std::move(route));
+      lines.push_back(line);
     }
   }
 
@@ -713,9 +943,20 @@ void apply_overrides(Config& config, const ConfigOverrides& o) {
     config.bind_address = *o.bind_address;
     config.c2s.address.clear();
     config.c2s_tls.address.clear();
+    config.s2s.listener.address.clear();
+    config.s2s.tls_listener.address.clear();
   }
   if (o.c2s_port) config.c2s.port = *o.c2s_port;
   if (o.c2s_tls_port) config.c2s_tls.port = *o.c2s_tls_port;
+  if (o.s2s_enabled) config.s2s.enabled = *o.s2s_enabled;
+  if (o.s2s_port) config.s2s.listener.port = *o.s2s_port;
+  if (o.s2s_tls_port) config.s2s.tls_listener.port = *o.s2s_tls_port;
+  if (o.ca_file) config.s2s.ca_file = *o.ca_file;
+  if (o.resolv_conf) {
+    // The file's dns_servers would take precedence over the flag's file: the flag wins.
+    config.s2s.resolv_conf = *o.resolv_conf;
+    config.s2s.dns_servers.clear();
+  }
   if (o.log_file) config.log_file = *o.log_file;
   if (o.log_level) config.log_level = *o.log_level;
 }

@@ -42,9 +42,9 @@ class ConfigError : public std::runtime_error {
 };
 
 // Reads `path` and returns the Config it describes: built-in defaults (core/config.hpp) for every
-// absent key, relative paths (data_dir, log_file, certificates, keys) resolved against the
-// directory of `path`, source_file = `path`. Then runs validate(), whose message is prefixed with
-// the file name. Throws ConfigError.
+// absent key, relative paths (data_dir, log_file, certificates, keys, ca_file, resolv_conf)
+// resolved against the directory of `path`, source_file = `path`. Then runs validate(), whose
+// message is prefixed with the file name. Throws ConfigError.
 Config load_config_file(const std::filesystem::path& path);
 
 // What load_config_file() does once the file is read: `text` is TOML, `name` is how messages
@@ -66,6 +66,14 @@ struct ConfigOverrides {
   std::optional<std::string> bind_address;
   std::optional<Port> c2s_port;
   std::optional<Port> c2s_tls_port;
+  // Federation: --no-federation sets s2s_enabled = false; the listener ports; the CA file for
+  // peers' certificates; the resolver's configuration (which also clears the file's
+  // dns_servers, which would otherwise take precedence).
+  std::optional<bool> s2s_enabled;
+  std::optional<Port> s2s_port;
+  std::optional<Port> s2s_tls_port;
+  std::optional<std::filesystem::path> ca_file;
+  std::optional<std::filesystem::path> resolv_conf;
   // The first host's PEM certificate chain and private key.
   std::optional<std::filesystem::path> certificate;
   std::optional<std::filesystem::path> key;

@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config_file.hpp"
 
@@ -74,6 +78,20 @@ void expect_same_settings_except_data_dir(const Config& a, const Config& b) {
   }
   EXPECT_EQ(a.log_file, b.log_file);
   EXPECT_EQ(a.log_level, b.log_level);
+  EXPECT_EQ(a.s2s.enabled, b.s2s.enabled);
+  EXPECT_EQ(a.s2s.listener.port, b.s2s.listener.port);
+  EXPECT_EQ(a.s2s.listener.address, b.s2s.listener.address);
+  EXPECT_EQ(a.s2s.tls_listener.port, b.s2s.tls_listener.port);
+  EXPECT_EQ(a.s2s.tls_listener.address, b.s2s.tls_listener.address);
+  EXPECT_EQ(a.s2s.require_tls, b.s2s.require_tls);
+  EXPECT_EQ(a.s2s.require_valid_certificates, b.s2s.require_valid_certificates);
+  EXPECT_EQ(a.s2s.ca_file, b.s2s.ca_file);
+  EXPECT_EQ(a.s2s.resolv_conf, b.s2s.resolv_conf);
+  EXPECT_EQ(a.s2s.dns_servers, b.s2s.dns_servers);
+  EXPECT_EQ(a.s2s.routes.size(), b.s2s.routes.size());
+  EXPECT_EQ(a.s2s.connect_timeout, b.s2s.connect_timeout);
+  EXPECT_EQ(a.s2s.idle_timeout, b.s2s.idle_timeout);
+  EXPECT_EQ(a.s2s.max_queued_stanzas, b.s2s.max_queued_stanzas);
 }
 
 // A scratch directory for tests that read real files.
@@ -143,7 +161,17 @@ TEST(ConfigFileTest, SampleAndReferenceDocumentEveryKey) {
                                "modules",
                                "disabled_modules",
                                "name",
-                               "members"}) {
+                               "members",
+                               "enabled",
+                               "require_valid_certificates",
+                               "ca_file",
+                               "resolv_conf",
+                               "dns_servers",
+                               "connect_timeout",
+                               "idle_timeout",
+                               "max_queued_stanzas",
+                               "host",
+                               "direct_tls"}) {
     EXPECT_TRUE(contains(sample, "\n" + std::string(key) + " = ") ||
                 contains(sample, "\n# " + std::string(key) + " = "))
         << key << " is not in etc/parley.toml";
@@ -153,14 +181,19 @@ TEST(ConfigFileTest, SampleAndReferenceDocumentEveryKey) {
 }
 
 TEST(ConfigFileTest, SampleCommentedExamplesLoad) {
-  // The sample's commented-out modules list and [[group]] (the last table), switched on.
+  // The sample's commented-out modules list, [[group]] and [[s2s.route]] (each up to the next
+  // blank line), switched on.
   std::string text;
   std::istringstream in(read_file(source_root() / "etc" / "parley.toml"));
+  bool in_example = false;
   for (std::string line; std::getline(in, line);) {
     for (std::string_view prefix : {"# modules = ", "# name = ", "# members = "}) {
       if (line.starts_with(prefix)) line.erase(0, 2);
     }
     if (line == "# [[group]]") line.erase(0, 2);
+    if (line == "# [[s2s.route]]") in_example = true;
+    if (line.empty()) in_example = false;
+    if (in_example && line.starts_with("# ") && !line.starts_with("# (")) line.erase(0, 2);
     text += line + "\n";
   }
   const Config config = parse(text);
@@ -168,6 +201,8 @@ TEST(ConfigFileTest, SampleCommentedExamplesLoad) {
   EXPECT_FALSE(config.default_host().modules->empty());
   ASSERT_EQ(config.groups.size(), 1u);
   EXPECT_EQ(config.groups[0].members.size(), 2u);
+  ASSERT_EQ(config.s2s.routes.size(), 1u) << text;
+  EXPECT_FALSE(config.s2s.routes[0].host.empty());
 }
 
 TEST(ConfigFileTest, EmptyFileGivesTheDefaultsAndServesLocalhost) {
@@ -421,7 +456,7 @@ TEST(ConfigErrorTest, KeyOfAnotherTableSaysWhereItBelongs) {
   const ConfigError e = error_for("data_dir = \"x\"\nrequire_tls = false\n");
   EXPECT_STREQ(e.what(),
                "parley.toml:2: unknown key 'require_tls' at the top level; 'require_tls' belongs "
-               "in [c2s]");
+               "in [c2s] or [s2s]");
 }
 
 TEST(ConfigErrorTest, SyntaxErrorGivesLineAndColumn) {
@@ -795,7 +830,8 @@ TEST(ConfigErrorTest, MisspelledGroupKeysSuggestTheNearestOne) {
   EXPECT_STREQ(error_for("[[group]]\nname = \"Staff\"\nmember = []\n").what(),
                "parley.toml:3: unknown key 'member' in [[group]]; did you mean 'members'?");
   EXPECT_STREQ(error_for("[[group]]\nname = \"Staff\"\ndomain = \"example.org\"\n").what(),
-               "parley.toml:3: unknown key 'domain' in [[group]]; 'domain' belongs in [[host]]");
+               "parley.toml:3: unknown key 'domain' in [[group]]; 'domain' belongs in [[host]] or "
+               "[[s2s.route]]");
   EXPECT_STREQ(error_for("\nmembers = []\n").what(),
                "parley.toml:2: unknown key 'members' at the top level; 'members' belongs in "
                "[[group]]");
@@ -961,6 +997,541 @@ TEST(ConfigOverridesTest, BindFlagMustBeAnAddress) {
   ConfigOverrides flags;
   flags.bind_address = "example.org";
   EXPECT_THROW(load_config(std::nullopt, flags), ConfigError);
+}
+
+// --- [s2s] and [[s2s.route]]: federation
+// ----------------------------------------------------------
+
+TEST(ConfigS2sTest, Defaults) {
+  const Config config = parse("");
+  const S2sConfig& s2s = config.s2s;
+  EXPECT_TRUE(s2s.enabled);
+  EXPECT_EQ(s2s.listener.port, std::optional<std::uint16_t>(5269));
+  EXPECT_EQ(s2s.tls_listener.port, std::optional<std::uint16_t>(5270));
+  EXPECT_EQ(s2s.listener.address, "");
+  EXPECT_EQ(s2s.tls_listener.address, "");
+  EXPECT_TRUE(s2s.require_tls);
+  EXPECT_FALSE(s2s.require_valid_certificates);
+  EXPECT_TRUE(s2s.ca_file.empty());
+  EXPECT_TRUE(s2s.resolv_conf.empty());
+  EXPECT_TRUE(s2s.dns_servers.empty());
+  EXPECT_TRUE(s2s.routes.empty());
+  EXPECT_EQ(s2s.connect_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(s2s.idle_timeout, std::chrono::seconds(600));
+  EXPECT_EQ(s2s.max_queued_stanzas, 1000u);
+  // An empty [s2s] table changes nothing either.
+  expect_same_settings_except_data_dir(parse("[s2s]\n"), Config{});
+}
+
+// One key of [s2s] or [[s2s.route]] set to something other than its default, and what it sets.
+struct S2sKeyCase {
+  const char* name;
+  std::string toml;
+  std::function<bool(const S2sConfig&)> is_set;
+};
+
+class ConfigS2sKeyTest : public ::testing::TestWithParam<S2sKeyCase> {};
+
+TEST_P(ConfigS2sKeyTest, IsRead) {
+  const S2sKeyCase& c = GetParam();
+  EXPECT_FALSE(c.is_set(Config{}.s2s)) << "the case must differ from the default";
+  EXPECT_TRUE(c.is_set(parse(c.toml).s2s)) << c.toml;
+}
+
+const std::string kRoute = "[[s2s.route]]\ndomain = \"Example.NET\"\nhost = \"192.0.2.10\"\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryKey, ConfigS2sKeyTest,
+    ::testing::Values(
+        S2sKeyCase{"Enabled", "[s2s]\nenabled = false\n",
+                   [](const S2sConfig& s) { return !s.enabled; }},
+        S2sKeyCase{"Port", "[s2s]\nport = 15269\n",
+                   [](const S2sConfig& s) { return s.listener.port == 15269; }},
+        S2sKeyCase{"PortOff", "[s2s]\nport = false\n",
+                   [](const S2sConfig& s) { return !s.listener.port; }},
+        S2sKeyCase{"PortZero", "[s2s]\nport = 0\n",
+                   [](const S2sConfig& s) { return s.listener.port == 0; }},
+        S2sKeyCase{"TlsPort", "[s2s]\ntls_port = 15270\n",
+                   [](const S2sConfig& s) { return s.tls_listener.port == 15270; }},
+        S2sKeyCase{"TlsPortOff", "[s2s]\ntls_port = false\n",
+                   [](const S2sConfig& s) { return !s.tls_listener.port; }},
+        S2sKeyCase{"BindSetsBothListeners", "[s2s]\nbind = \"::1\"\n",
+                   [](const S2sConfig& s) {
+                     return s.listener.address == "::1" && s.tls_listener.address == "::1";
+                   }},
+        S2sKeyCase{"RequireTls", "[s2s]\nrequire_tls = false\n",
+                   [](const S2sConfig& s) { return !s.require_tls; }},
+        S2sKeyCase{"RequireValidCertificates", "[s2s]\nrequire_valid_certificates = true\n",
+                   [](const S2sConfig& s) { return s.require_valid_certificates; }},
+        S2sKeyCase{"DnsServers",
+                   "[s2s]\ndns_servers = [\"192.0.2.53\", \"192.0.2.54:5353\", \"2001:db8::53\",\n"
+                   "  \"[2001:db8::54]:5353\"]\n",
+                   [](const S2sConfig& s) {
+                     return s.dns_servers ==
+                            std::vector<std::string>{"192.0.2.53", "192.0.2.54:5353",
+                                                     "2001:db8::53", "[2001:db8::54]:5353"};
+                   }},
+        S2sKeyCase{"ConnectTimeout", "[s2s]\nconnect_timeout = 300\n",
+                   [](const S2sConfig& s) { return s.connect_timeout.count() == 300; }},
+        S2sKeyCase{"IdleTimeout", "[s2s]\nidle_timeout = 1\n",
+                   [](const S2sConfig& s) { return s.idle_timeout.count() == 1; }},
+        S2sKeyCase{"MaxQueuedStanzas", "[s2s]\nmax_queued_stanzas = 100000\n",
+                   [](const S2sConfig& s) { return s.max_queued_stanzas == 100000u; }},
+        S2sKeyCase{"RouteDomainLowerCasedHostAndDefaultPort", kRoute,
+                   [](const S2sConfig& s) {
+                     return s.routes.size() == 1 && s.routes[0].domain == "example.net" &&
+                            s.routes[0].host == "192.0.2.10" && s.routes[0].port == 5269 &&
+                            !s.routes[0].direct_tls && s.route("example.net") == &s.routes[0];
+                   }},
+        S2sKeyCase{
+            "RoutePort", kRoute + "port = 15269\n",
+            [](const S2sConfig& s) { return s.routes.size() == 1 && s.routes[0].port == 15269; }},
+        S2sKeyCase{"RouteDirectTlsDefaultsToPort5270", kRoute + "direct_tls = true\n",
+                   [](const S2sConfig& s) {
+                     return s.routes.size() == 1 && s.routes[0].direct_tls &&
+                            s.routes[0].port == 5270;
+                   }},
+        S2sKeyCase{"RouteHostNameAndIpv6",
+                   "[[s2s.route]]\ndomain = \"a.example\"\nhost = \"xmpp.a.example\"\n"
+                   "[[s2s.route]]\ndomain = \"b.example\"\nhost = \"2001:db8::10\"\n",
+                   [](const S2sConfig& s) {
+                     return s.routes.size() == 2 && s.routes[0].host == "xmpp.a.example" &&
+                            s.routes[1].host == "2001:db8::10" && s.route("c.example") == nullptr;
+                   }},
+        S2sKeyCase{"RoutesAsAnInlineList",
+                   "[s2s]\nroute = [{ domain = \"a.example\", host = \"192.0.2.1\" }]\n",
+                   [](const S2sConfig& s) { return s.route("a.example") != nullptr; }}),
+    [](const ::testing::TestParamInfo<S2sKeyCase>& param) {
+      return std::string(param.param.name);
+    });
+
+TEST(ConfigS2sTest, FilesAreRelativeToTheConfigFileAndMustExist) {
+  ScratchDir dir;
+  dir.write("cas.pem", "-----BEGIN CERTIFICATE-----\n");
+  dir.write("resolv.conf", "nameserver 192.0.2.53\n");
+  const fs::path file =
+      dir.write("parley.toml", "[s2s]\nca_file = \"cas.pem\"\nresolv_conf = \"resolv.conf\"\n");
+  const Config config = load_config_file(file);
+  EXPECT_EQ(config.s2s.ca_file, dir.path() / "cas.pem");
+  EXPECT_EQ(config.s2s.resolv_conf, dir.path() / "resolv.conf");
+  // "" is the default: the system's CAs, /etc/resolv.conf.
+  const Config empty = parse("[s2s]\nca_file = \"\"\nresolv_conf = \"\"\n");
+  EXPECT_TRUE(empty.s2s.ca_file.empty());
+  EXPECT_TRUE(empty.s2s.resolv_conf.empty());
+}
+
+ConfigError file_error_for(const ScratchDir& dir, std::string_view text) {
+  const fs::path file = dir.write("parley.toml", text);
+  try {
+    load_config_file(file);
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no error for:\n" << text;
+  return ConfigError("", 0, "");
+}
+
+TEST(ConfigS2sTest, MissingCaFileNamesTheLineAndTheResolvedPath) {
+  ScratchDir dir;
+  const ConfigError e = file_error_for(dir, "[s2s]\nrequire_tls = true\nca_file = \"cas.pem\"\n");
+  EXPECT_EQ(e.line(), 3u);
+  EXPECT_EQ(e.detail(),
+            "key 'ca_file' in [s2s] names " + (dir.path() / "cas.pem").string() +
+                ", which does not exist (a relative path is relative to the configuration "
+                "file's directory): give the path of a PEM file of CA certificates, e.g. ca_file "
+                "= \"/etc/ssl/certs/ca-certificates.crt\", or leave the key out to trust the "
+                "system's CAs");
+}
+
+TEST(ConfigS2sTest, CaFileThatIsADirectory) {
+  ScratchDir dir;
+  const ConfigError e = file_error_for(dir, "[s2s]\nca_file = \"" + dir.path().string() + "\"\n");
+  EXPECT_EQ(e.line(), 2u);
+  EXPECT_EQ(e.detail(), "key 'ca_file' in [s2s] names " + dir.path().string() +
+                            ", which is a directory: give the path of a PEM file of CA "
+                            "certificates, e.g. ca_file = \"/etc/ssl/certs/ca-certificates.crt\", "
+                            "or leave the key out to trust the system's CAs");
+}
+
+TEST(ConfigS2sTest, MissingResolvConfNamesTheLine) {
+  ScratchDir dir;
+  const fs::path missing = dir.path() / "no" / "resolv.conf";
+  const ConfigError e =
+      file_error_for(dir, "\n[s2s]\nresolv_conf = \"" + missing.string() + "\"\n");
+  EXPECT_EQ(e.line(), 3u);
+  EXPECT_EQ(e.detail(), "key 'resolv_conf' in [s2s] names " + missing.string() +
+                            ", which does not exist: give the path of a file in the format of "
+                            "/etc/resolv.conf (nameserver lines), e.g. resolv_conf = "
+                            "\"/etc/parley/resolv.conf\", or leave the key out to use "
+                            "/etc/resolv.conf");
+}
+
+// A mistake in [s2s] or [[s2s.route]], and the whole message: file, line, and how to fix it.
+struct S2sErrorCase {
+  const char* name;
+  const char* toml;
+  const char* message;
+};
+
+class ConfigS2sErrorTest : public ::testing::TestWithParam<S2sErrorCase> {};
+
+TEST_P(ConfigS2sErrorTest, NamesTheLineAndSaysHowToFixIt) {
+  EXPECT_STREQ(error_for(GetParam().toml).what(), GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Mistakes, ConfigS2sErrorTest,
+    ::testing::Values(
+        S2sErrorCase{"MisspelledKey", "[s2s]\nenabled = true\nenabeld = false\n",
+                     "parley.toml:3: unknown key 'enabeld' in [s2s]; did you mean 'enabled'?"},
+        S2sErrorCase{"MisspelledRouteKey",
+                     "[[s2s.route]]\ndomain = \"example.net\"\nhots = \"192.0.2.1\"\n",
+                     "parley.toml:3: unknown key 'hots' in [[s2s.route]]; did you mean 'host'?"},
+        S2sErrorCase{"RouteKeyInS2s", "[s2s]\nhost = \"192.0.2.1\"\n",
+                     "parley.toml:2: unknown key 'host' in [s2s]; 'host' belongs in "
+                     "[[s2s.route]]"},
+        S2sErrorCase{"PortAtTheTopLevelBelongsInThreeTables", "port = 5269\n",
+                     "parley.toml:1: unknown key 'port' at the top level; 'port' belongs in "
+                     "[c2s], [s2s] or [[s2s.route]]"},
+        S2sErrorCase{"DialbackSecretIsNotConfigured", "[s2s]\ndialback_secret = \"x\"\n",
+                     "parley.toml:2: unknown key 'dialback_secret' in [s2s]; the dialback secret "
+                     "(XEP-0220) is not configured: Parley generates it and keeps it in the data "
+                     "directory. Remove this key"},
+        S2sErrorCase{"TlsPortInARoute",
+                     "[[s2s.route]]\ndomain = \"example.net\"\nhost = \"192.0.2.1\"\n"
+                     "tls_port = 5270\n",
+                     "parley.toml:4: unknown key 'tls_port' in [[s2s.route]]; a route has one "
+                     "port: for direct TLS (XEP-0368) write port = 5270 and direct_tls = true"},
+        S2sErrorCase{"RouteAtTheTopLevel", "[[route]]\ndomain = \"example.net\"\n",
+                     "parley.toml:1: unknown key 'route' at the top level; did you mean "
+                     "[[s2s.route]]? Write one [[s2s.route]] table per remote domain"},
+        S2sErrorCase{"FederationTable", "[federation]\nport = 5269\n",
+                     "parley.toml:1: unknown key 'federation' at the top level; did you mean "
+                     "[s2s]? The federation settings go in [s2s]"},
+        S2sErrorCase{"RouteWithSingleBrackets",
+                     "[s2s.route]\ndomain = \"example.net\"\nhost = \"192.0.2.1\"\n",
+                     "parley.toml:1: 'route' in [s2s] must be written [[s2s.route]] (with two "
+                     "brackets), one table per remote domain, each with its keys below it, e.g. "
+                     "[[s2s.route]] then domain = \"example.net\" and host = \"192.0.2.10\""},
+        S2sErrorCase{"PortOutOfRange", "[s2s]\n\nport = 70000\n",
+                     "parley.toml:3: key 'port' in [s2s] must be a whole number from 0 to 65535, "
+                     "or false to turn the listener off, e.g. port = 5269"},
+        S2sErrorCase{"TlsPortAsAString", "[s2s]\ntls_port = \"5270\"\n",
+                     "parley.toml:2: key 'tls_port' in [s2s] must be a whole number from 0 to "
+                     "65535, or false to turn the listener off, e.g. tls_port = 5270"},
+        S2sErrorCase{"EnabledInQuotes", "[s2s]\nenabled = \"no\"\n",
+                     "parley.toml:2: key 'enabled' in [s2s] must be true or false, without "
+                     "quotes, e.g. enabled = true"},
+        S2sErrorCase{"BindIsAnAddress", "[s2s]\nbind = \"xmpp.example.org\"\n",
+                     "parley.toml:2: key 'bind' in [s2s] is \"xmpp.example.org\", which is not an "
+                     "IP address: use e.g. \"127.0.0.1\" or \"::1\" (no brackets, no host names), "
+                     "or \"\" for all interfaces"},
+        S2sErrorCase{"DnsServerPortOutOfRangeOnItsOwnLine",
+                     "[s2s]\ndns_servers = [\n  \"192.0.2.53\",\n  \"192.0.2.54:65536\",\n]\n",
+                     "parley.toml:4: key 'dns_servers' in [s2s] holds \"192.0.2.54:65536\", which "
+                     "is not a DNS server address: write an IP address with an optional port, "
+                     "e.g. \"192.0.2.53\", \"192.0.2.53:5353\" or \"[2001:db8::53]:5353\" (an "
+                     "IPv6 address needs brackets before a port)"},
+        S2sErrorCase{"DnsServerByName", "[s2s]\ndns_servers = [\"ns1.example.net\"]\n",
+                     "parley.toml:2: key 'dns_servers' in [s2s] holds \"ns1.example.net\", which "
+                     "is not a DNS server address: write an IP address with an optional port, "
+                     "e.g. \"192.0.2.53\", \"192.0.2.53:5353\" or \"[2001:db8::53]:5353\" (an "
+                     "IPv6 address needs brackets before a port); a server is named by its "
+                     "address, not its name"},
+        S2sErrorCase{"DnsServersNotAList", "[s2s]\ndns_servers = \"192.0.2.53\"\n",
+                     "parley.toml:2: key 'dns_servers' in [s2s] must be a list of DNS server "
+                     "addresss in double quotes, e.g. dns_servers = [\"192.0.2.53\", "
+                     "\"[2001:db8::53]:5353\"]"},
+        S2sErrorCase{"ConnectTimeoutAboveFiveMinutes", "[s2s]\nconnect_timeout = 301\n",
+                     "parley.toml:2: key 'connect_timeout' in [s2s] must be a whole number from 1 "
+                     "to 300 (seconds to find, reach and authenticate a remote server), e.g. "
+                     "connect_timeout = 30"},
+        S2sErrorCase{"ConnectTimeoutZero", "[s2s]\nconnect_timeout = 0\n",
+                     "parley.toml:2: key 'connect_timeout' in [s2s] must be a whole number from 1 "
+                     "to 300 (seconds to find, reach and authenticate a remote server), e.g. "
+                     "connect_timeout = 30"},
+        S2sErrorCase{"IdleTimeoutZero", "[s2s]\nidle_timeout = 0\n",
+                     "parley.toml:2: key 'idle_timeout' in [s2s] must be a whole number from 1 to "
+                     "86400 (seconds without traffic before a link is closed), e.g. idle_timeout "
+                     "= 600"},
+        S2sErrorCase{"MaxQueuedStanzasAboveTheLimit", "[s2s]\nmax_queued_stanzas = 100001\n",
+                     "parley.toml:2: key 'max_queued_stanzas' in [s2s] must be a whole number "
+                     "from 1 to 100000, e.g. max_queued_stanzas = 1000"},
+        S2sErrorCase{"ValidCertificatesWithoutTls",
+                     "[s2s]\nrequire_tls = false\nrequire_valid_certificates = true\n",
+                     "parley.toml:3: key 'require_valid_certificates' in [s2s] is true, but "
+                     "require_tls = false: a certificate is only seen over TLS; set require_tls "
+                     "= true, or require_valid_certificates = false to let servers without a "
+                     "valid certificate use dialback"},
+        S2sErrorCase{"RouteWithoutDomain", "[s2s]\n[[s2s.route]]\nhost = \"192.0.2.1\"\n",
+                     "parley.toml:2: this [[s2s.route]] has no domain: add e.g. domain = "
+                     "\"example.net\" below it (the remote domain it is the route to)"},
+        S2sErrorCase{"RouteWithoutHost", "[[s2s.route]]\ndomain = \"example.net\"\n",
+                     "parley.toml:1: this [[s2s.route]] for example.net has no host: add e.g. "
+                     "host = \"192.0.2.10\" below it (where to connect instead of asking DNS)"},
+        S2sErrorCase{"RouteDomainInvalid",
+                     "[[s2s.route]]\ndomain = \"user@example.net\"\nhost = \"192.0.2.1\"\n",
+                     "parley.toml:2: key 'domain' in [[s2s.route]] is \"user@example.net\", "
+                     "which is not a domain: use an ASCII DNS name such as \"example.net\", "
+                     "without '@', '/' or a port"},
+        S2sErrorCase{"RouteToAServedDomain",
+                     "[[host]]\ndomain = \"example.org\"\n[[s2s.route]]\ndomain = "
+                     "\"Example.Org\"\nhost = \"192.0.2.1\"\n",
+                     "parley.toml:4: the [[s2s.route]] is for example.org, a domain this server "
+                     "serves ([[host]]): routes are for remote domains; correct the domain or "
+                     "remove this [[s2s.route]]"},
+        S2sErrorCase{"RouteToTheDefaultHost",
+                     "[[s2s.route]]\ndomain = \"localhost\"\nhost = \"192.0.2.1\"\n",
+                     "parley.toml:2: the [[s2s.route]] is for localhost, a domain this server "
+                     "serves ([[host]]): routes are for remote domains; correct the domain or "
+                     "remove this [[s2s.route]]"},
+        S2sErrorCase{"RouteDomainTwiceNamesBothLines",
+                     "[[s2s.route]]\ndomain = \"example.net\"\nhost = \"192.0.2.1\"\n\n"
+                     "[[s2s.route]]\ndomain = \"EXAMPLE.net\"\nhost = \"192.0.2.2\"\n",
+                     "parley.toml:6: the domain example.net already has a [[s2s.route]] at line "
+                     "1: remove one of the two"},
+        S2sErrorCase{"RouteHostWithAPort",
+                     "[[s2s.route]]\ndomain = \"example.net\"\nhost = \"192.0.2.1:5269\"\n",
+                     "parley.toml:3: key 'host' in [[s2s.route]] is \"192.0.2.1:5269\", which is "
+                     "neither a host name nor an IP address: use e.g. \"xmpp.example.net\", "
+                     "\"192.0.2.10\" or \"2001:db8::10\"; the port goes in its own key, e.g. "
+                     "port = 5269"},
+        S2sErrorCase{"RouteHostInBrackets",
+                     "[[s2s.route]]\ndomain = \"example.net\"\nhost = \"[2001:db8::10]\"\n",
+                     "parley.toml:3: key 'host' in [[s2s.route]] is \"[2001:db8::10]\", which is "
+                     "neither a host name nor an IP address: use e.g. \"xmpp.example.net\", "
+                     "\"192.0.2.10\" or \"2001:db8::10\" (an IPv6 address without brackets)"},
+        S2sErrorCase{"RoutePortZero",
+                     "[[s2s.route]]\ndomain = \"example.net\"\nhost = \"192.0.2.1\"\nport = 0\n",
+                     "parley.toml:4: key 'port' in [[s2s.route]] must be a whole number from 1 to "
+                     "65535 (the remote server's port), e.g. port = 5269"},
+        S2sErrorCase{"RouteDirectTlsInQuotes",
+                     "[[s2s.route]]\ndomain = \"example.net\"\nhost = \"192.0.2.1\"\n"
+                     "direct_tls = \"yes\"\n",
+                     "parley.toml:4: key 'direct_tls' in [[s2s.route]] must be true or false, "
+                     "without quotes, e.g. direct_tls = false"},
+        // The checks of the configuration as a whole (validate()) have no single line.
+        S2sErrorCase{"ListenerOnAClientPort", "[c2s]\nport = 5222\n[s2s]\nport = 5222\n",
+                     "parley.toml: the client listener ([c2s] port) and the federation listener "
+                     "([s2s] port) both use port 5222: give them different ports (federation's "
+                     "are 5269 and 5270 by default)"},
+        S2sErrorCase{"TlsListenerOnTheDirectTlsClientPort", "[c2s]\ntls_port = 5270\n",
+                     "parley.toml: the direct TLS client listener ([c2s] tls_port) and the direct "
+                     "TLS federation listener ([s2s] tls_port) both use port 5270: give them "
+                     "different ports (federation's are 5269 and 5270 by default)"},
+        S2sErrorCase{"BothFederationListenersOnOnePort", "[s2s]\ntls_port = 5269\n",
+                     "parley.toml: the federation listener ([s2s] port) and the direct TLS "
+                     "federation listener ([s2s] tls_port) both use port 5269: give them "
+                     "different ports (federation's are 5269 and 5270 by default)"},
+        S2sErrorCase{"BothFederationListenersOff", "[s2s]\nport = false\ntls_port = false\n",
+                     "parley.toml: both federation listeners ([s2s] port and tls_port) are "
+                     "disabled while federation is on: other servers could not connect to "
+                     "deliver their users' stanzas; turn one on, or turn federation off ([s2s] "
+                     "enabled = false, or --no-federation)"}),
+    [](const ::testing::TestParamInfo<S2sErrorCase>& param) {
+      return std::string(param.param.name);
+    });
+
+TEST(ConfigS2sTest, WhatTheWholeFileChecksAllowsOtherwise) {
+  // Federation off: its listeners may be off, or on the clients' ports.
+  EXPECT_FALSE(parse("[s2s]\nenabled = false\nport = false\ntls_port = false\n").s2s.enabled);
+  EXPECT_NO_THROW(parse("[s2s]\nenabled = false\nport = 5222\n"));
+  // One listener is enough; port 0 never clashes (each gets its own free port).
+  EXPECT_NO_THROW(parse("[s2s]\ntls_port = false\n"));
+  EXPECT_NO_THROW(parse("[c2s]\nport = 0\ntls_port = 0\n[s2s]\nport = 0\ntls_port = 0\n"));
+  // The same port on two different addresses.
+  EXPECT_NO_THROW(parse("[c2s]\nbind = \"127.0.0.1\"\n[s2s]\nbind = \"192.0.2.1\"\nport = 5222\n"));
+  // ...but not when one of them listens on every address.
+  EXPECT_THROW(parse("[s2s]\nbind = \"192.0.2.1\"\nport = 5222\n"), ConfigError);
+}
+
+TEST(ConfigS2sTest, ParseDnsServer) {
+  struct Case {
+    std::string_view text;
+    std::optional<std::string> ip;
+    std::uint16_t port;
+  };
+  const Case cases[] = {
+      {"192.0.2.53", "192.0.2.53", 53},
+      {"192.0.2.53:5353", "192.0.2.53", 5353},
+      {"2001:db8::53", "2001:db8::53", 53},
+      {"[2001:db8::53]:5353", "2001:db8::53", 5353},
+      {"[::1]", "::1", 53},
+      {"", std::nullopt, 0},
+      {"ns1.example.net", std::nullopt, 0},
+      {"192.0.2.53:", std::nullopt, 0},
+      {"192.0.2.53:0", std::nullopt, 0},
+      {"192.0.2.53:65536", std::nullopt, 0},
+      {"192.0.2.53:53a", std::nullopt, 0},
+      {"192.0.2.300", std::nullopt, 0},
+      {"[192.0.2.53]:53", std::nullopt, 0},
+      {"[2001:db8::53]:", std::nullopt, 0},
+      {"[2001:db8::53]5353", std::nullopt, 0},
+      {"[2001:db8::53", std::nullopt, 0},
+  };
+  for (const Case& c : cases) {
+    const auto server = parse_dns_server(c.text);
+    if (!c.ip) {
+      EXPECT_EQ(server, std::nullopt) << c.text;
+      continue;
+    }
+    ASSERT_TRUE(server) << c.text;
+    EXPECT_EQ(server->ip, *c.ip) << c.text;
+    EXPECT_EQ(server->port, c.port) << c.text;
+  }
+}
+
+TEST(ConfigS2sTest, FlagsOverrideTheFile) {
+  ScratchDir dir;
+  dir.write("file-cas.pem", "x");
+  dir.write("flag-cas.pem", "x");
+  dir.write("flag-resolv.conf", "nameserver 192.0.2.1\n");
+  const fs::path file = dir.write("parley.toml", R"(
+[s2s]
+port = 15269
+tls_port = 15270
+bind = "::1"
+ca_file = "file-cas.pem"
+dns_servers = ["192.0.2.53"]
+)");
+  // Without flags, the file.
+  const Config from_file = load_config(file);
+  EXPECT_EQ(from_file.s2s.listener.port, std::optional<std::uint16_t>(15269));
+  EXPECT_EQ(from_file.s2s.ca_file, dir.path() / "file-cas.pem");
+  ConfigOverrides flags;
+  flags.s2s_port = ConfigOverrides::Port(0);
+  flags.s2s_tls_port = ConfigOverrides::Port(std::nullopt);
+  flags.ca_file = dir.path() / "flag-cas.pem";
+  flags.resolv_conf = dir.path() / "flag-resolv.conf";
+  flags.bind_address = "127.0.0.1";
+  const Config config = load_config(file, flags);
+  EXPECT_TRUE(config.s2s.enabled);
+  EXPECT_EQ(config.s2s.listener.port, std::optional<std::uint16_t>(0));
+  EXPECT_EQ(config.s2s.tls_listener.port, std::nullopt);
+  EXPECT_EQ(config.s2s.ca_file, dir.path() / "flag-cas.pem");
+  EXPECT_EQ(config.s2s.resolv_conf, dir.path() / "flag-resolv.conf");
+  // The file's dns_servers would be asked instead of --resolv-conf's: the flag clears them.
+  EXPECT_TRUE(config.s2s.dns_servers.empty());
+  // --bind wins over the file's [s2s] bind: nothing listens or connects from elsewhere.
+  EXPECT_EQ(config.s2s.listener.address, "");
+  EXPECT_EQ(config.s2s.tls_listener.address, "");
+  EXPECT_EQ(config.bind_address, "127.0.0.1");
+
+  ConfigOverrides off;
+  off.s2s_enabled = false;
+  EXPECT_FALSE(load_config(file, off).s2s.enabled);
+}
+
+// Problems only the flags cause: no file name, and the flag named where it can be.
+TEST(ConfigS2sTest, ProblemsMadeByFlags) {
+  ScratchDir dir;
+  const auto message = [](const ConfigOverrides& flags,
+                          const std::optional<fs::path>& file = std::nullopt) {
+    try {
+      load_config(file, flags);
+    } catch (const ConfigError& e) {
+      EXPECT_TRUE(e.file().empty()) << e.what();
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  ConfigOverrides clash;
+  clash.c2s_port = ConfigOverrides::Port(5269);
+  EXPECT_EQ(message(clash),
+            "the client listener ([c2s] port) and the federation listener ([s2s] port) both use "
+            "port 5269: give them different ports (federation's are 5269 and 5270 by default)");
+  clash.s2s_enabled = false;  // --no-federation: nothing listens on 5269
+  EXPECT_EQ(message(clash), "no error");
+
+  ConfigOverrides both_off;
+  both_off.s2s_port = ConfigOverrides::Port(std::nullopt);
+  both_off.s2s_tls_port = ConfigOverrides::Port(std::nullopt);
+  EXPECT_TRUE(contains(message(both_off),
+                       "both federation listeners ([s2s] port and tls_port) "
+                       "are disabled while federation is on"));
+
+  ConfigOverrides ca;
+  ca.ca_file = dir.path() / "missing.pem";
+  EXPECT_EQ(message(ca), "the CA file ([s2s] ca_file, --ca-file) " +
+                             (dir.path() / "missing.pem").string() +
+                             " does not exist: give a PEM file of CA certificates, or none to "
+                             "trust the system's CAs");
+  ConfigOverrides resolv;
+  resolv.resolv_conf = dir.path();
+  EXPECT_EQ(message(resolv),
+            "the resolver configuration ([s2s] resolv_conf, --resolv-conf) " + dir.path().string() +
+                " is a directory: give a file in the format of /etc/resolv.conf, or none to use "
+                "/etc/resolv.conf");
+
+  // --domain replaces the hosts the file's routes were checked against.
+  const fs::path file =
+      dir.write("parley.toml", "[[s2s.route]]\ndomain = \"example.net\"\nhost = \"192.0.2.1\"\n");
+  ConfigOverrides domain;
+  domain.domain = "Example.NET";
+  EXPECT_EQ(message(domain, file),
+            "there is an [[s2s.route]] for example.net, which this server serves: routes are for "
+            "remote domains; remove the route, or stop serving example.net");
+}
+
+TEST(ConfigValidateTest, S2s) {
+  const auto problem = [](const std::function<void(S2sConfig&)>& change) {
+    Config config;
+    change(config.s2s);
+    return validate(config).value_or("valid");
+  };
+  EXPECT_EQ(problem([](S2sConfig&) {}), "valid");
+  EXPECT_EQ(problem([](S2sConfig& s) { s.listener.address = "localhost"; }),
+            "cannot listen on 'localhost': not an IP address; use e.g. 127.0.0.1 or ::1, or "
+            "nothing for all interfaces");
+  EXPECT_EQ(problem([](S2sConfig& s) {
+              s.dns_servers = {"192.0.2.53", "192.0.2.53:x"};
+            }),
+            "the DNS server '192.0.2.53:x' ([s2s] dns_servers) is not an IP address with an "
+            "optional port: write e.g. 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:5353");
+  EXPECT_EQ(problem([](S2sConfig& s) { s.connect_timeout = std::chrono::seconds(301); }),
+            "[s2s] connect_timeout must be from 1 to 300 seconds");
+  EXPECT_EQ(problem([](S2sConfig& s) { s.connect_timeout = std::chrono::seconds(0); }),
+            "[s2s] connect_timeout must be from 1 to 300 seconds");
+  EXPECT_EQ(problem([](S2sConfig& s) { s.idle_timeout = std::chrono::seconds(0); }),
+            "[s2s] idle_timeout must be from 1 to 86400 seconds");
+  EXPECT_EQ(problem([](S2sConfig& s) { s.max_queued_stanzas = 0; }),
+            "[s2s] max_queued_stanzas must be from 1 to 100000");
+  EXPECT_EQ(problem([](S2sConfig& s) {
+              s.require_tls = false;
+              s.require_valid_certificates = true;
+            }),
+            "[s2s] require_valid_certificates = true needs TLS (a certificate is only seen over "
+            "TLS), but require_tls = false: set require_tls = true, or "
+            "require_valid_certificates = false to let servers without a valid certificate use "
+            "dialback");
+  const S2sRoute route{"example.net", "192.0.2.1", 5269, false};
+  EXPECT_EQ(problem([&](S2sConfig& s) {
+              s.routes = {route, route};
+            }),
+            "the domain example.net has two [[s2s.route]] tables: remove one");
+  EXPECT_EQ(problem([&](S2sConfig& s) {
+              s.routes = {route};
+              s.routes[0].domain = "localhost";
+            }),
+            "there is an [[s2s.route]] for localhost, which this server serves: routes are for "
+            "remote domains; remove the route, or stop serving localhost");
+  EXPECT_EQ(problem([&](S2sConfig& s) {
+              s.routes = {route};
+              s.routes[0].domain = "bad domain";
+            }),
+            "the [[s2s.route]] domain 'bad domain' is not a domain: use an ASCII DNS name such "
+            "as example.net");
+  EXPECT_EQ(problem([&](S2sConfig& s) {
+              s.routes = {route};
+              s.routes[0].host = "";
+            }),
+            "the [[s2s.route]] for example.net has the host '', which is neither a host name nor "
+            "an IP address");
+  EXPECT_EQ(problem([&](S2sConfig& s) {
+              s.routes = {route};
+              s.routes[0].port = 0;
+            }),
+            "the [[s2s.route]] for example.net has port 0: give the remote server's port");
 }
 
 TEST(EditDistanceTest, CountsInsertionsDeletionsSubstitutionsAndTranspositions) {

@@ -100,8 +100,10 @@ TEST(CliTest, VersionPrintsTheVersion) {
 TEST(CliTest, ServeHelpListsItsOptions) {
   const RunResult result = run_parley({"serve", "--help"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  for (const char* option : {"--config", "--domain", "--data-dir", "--bind", "--c2s-port",
-                             "--c2s-tls-port", "--cert", "--key", "--log", "--port-file"}) {
+  for (const char* option :
+       {"--config", "--domain", "--data-dir", "--bind", "--c2s-port", "--c2s-tls-port",
+        "--s2s-port", "--s2s-tls-port", "--ca-file", "--resolv-conf", "--no-federation", "--cert",
+        "--key", "--log", "--port-file"}) {
     EXPECT_TRUE(contains(result.output, option)) << option << " missing:\n" << result.output;
   }
 }
@@ -124,8 +126,9 @@ TEST(CliTest, PortOutOfRangeFails) {
 
 TEST(CliTest, InvalidDomainFailsWithAMessage) {
   TempDir dir;
-  const RunResult result = run_parley(
-      {"serve", "--domain", "../etc", "--data-dir", dir.path() / "data", "--c2s-port", "0"});
+  const RunResult result =
+      run_parley({"serve", "--domain", "../etc", "--data-dir", dir.path() / "data", "--c2s-port",
+                  "0", "--s2s-port", "0", "--s2s-tls-port", "0"});
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_TRUE(contains(result.output, "invalid domain")) << result.output;
 }
@@ -144,8 +147,9 @@ TEST(CliTest, PortInUseFailsWithAMessage) {
   const std::string port = std::to_string(ntohs(address.sin_port));
 
   TempDir dir;
-  const RunResult result = run_parley(
-      {"serve", "--data-dir", dir.path() / "data", "--bind", "127.0.0.1", "--c2s-port", port});
+  const RunResult result =
+      run_parley({"serve", "--data-dir", dir.path() / "data", "--bind", "127.0.0.1", "--c2s-port",
+                  port, "--s2s-port", "0", "--s2s-tls-port", "0"});
   ::close(fd);
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_TRUE(contains(result.output, "cannot listen for clients on 127.0.0.1:" + port))
@@ -197,8 +201,9 @@ TEST(CliConfigTest, UnknownModuleIsNamedByCheckAndStopsServe) {
   EXPECT_TRUE(contains(check.output, "error: the [[host]] localhost names the module 'carbon', "
                                      "which does not exist; the modules are: disco, ping"))
       << check.output;
-  const RunResult serve = run_parley({"serve", "--config", config, "--c2s-port", "0",
-                                      "--c2s-tls-port", "0", "--bind", "127.0.0.1"});
+  const RunResult serve =
+      run_parley({"serve", "--config", config, "--c2s-port", "0", "--c2s-tls-port", "0",
+                  "--s2s-port", "0", "--s2s-tls-port", "0", "--bind", "127.0.0.1"});
   EXPECT_EQ(serve.exit_code, 1) << serve.output;
   EXPECT_TRUE(contains(serve.output, "names the module 'carbon'")) << serve.output;
 }
@@ -234,12 +239,47 @@ TEST(CliConfigTest, PortFlagAcceptsOff) {
   EXPECT_TRUE(contains(result.output, "both client listeners are disabled")) << result.output;
 }
 
+TEST(CliConfigTest, FederationFlagsAcceptOffAndNoFederation) {
+  TempDir dir;
+  const std::vector<std::string> base{"check",          "--data-dir", dir.path() / "data",
+                                      "--skip-ports",   "--s2s-port", "off",
+                                      "--s2s-tls-port", "off"};
+  const RunResult off = run_parley(base);
+  EXPECT_EQ(off.exit_code, 1) << off.output;
+  EXPECT_TRUE(contains(
+      off.output,
+      "both federation listeners ([s2s] port and tls_port) are disabled while federation is on"))
+      << off.output;
+  std::vector<std::string> no_federation = base;
+  no_federation.push_back("--no-federation");
+  const RunResult fine = run_parley(no_federation);
+  EXPECT_EQ(fine.exit_code, 0) << fine.output;
+}
+
+TEST(CliConfigTest, FederationPortFlagOutOfRangeFails) {
+  const RunResult result = run_parley({"serve", "--s2s-tls-port", "65536"});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_TRUE(contains(result.output, "'65536' is not a port")) << result.output;
+}
+
+TEST(CliConfigTest, MissingCaFileIsNamed) {
+  TempDir dir;
+  const auto missing = dir.path() / "missing-ca.pem";
+  const RunResult result = run_parley(
+      {"check", "--data-dir", dir.path() / "data", "--skip-ports", "--ca-file", missing});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_TRUE(contains(result.output, "the CA file ([s2s] ca_file, --ca-file) " + missing.string() +
+                                          " does not exist"))
+      << result.output;
+}
+
 // --- parley check ---------------------------------------------------------------------------
 
 TEST(CliCheckTest, HealthySetupExitsZeroWithPlainSentences) {
   TempDir dir;
-  const RunResult result = run_parley({"check", "--data-dir", dir.path() / "data", "--bind",
-                                       "127.0.0.1", "--c2s-port", "0", "--c2s-tls-port", "0"});
+  const RunResult result =
+      run_parley({"check", "--data-dir", dir.path() / "data", "--bind", "127.0.0.1", "--c2s-port",
+                  "0", "--c2s-tls-port", "0", "--s2s-port", "0", "--s2s-tls-port", "0"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(contains(result.output, "ok: no configuration file given")) << result.output;
   EXPECT_TRUE(contains(result.output,
@@ -269,8 +309,8 @@ TEST(CliCheckTest, PortInUseAndBadCertificateAreErrors) {
   write_file(dir.path() / "key.pem", "not a key\n");
   const RunResult result =
       run_parley({"check", "--data-dir", dir.path() / "data", "--bind", "127.0.0.1", "--c2s-port",
-                  port, "--c2s-tls-port", "off", "--cert", dir.path() / "cert.pem", "--key",
-                  dir.path() / "key.pem"});
+                  port, "--c2s-tls-port", "off", "--s2s-port", "0", "--s2s-tls-port", "0", "--cert",
+                  dir.path() / "cert.pem", "--key", dir.path() / "key.pem"});
   ::close(fd);
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_TRUE(contains(result.output,

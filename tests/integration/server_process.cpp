@@ -205,9 +205,14 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
   std::vector<std::string> args{"serve"};
   const auto selection = config_args();
   args.insert(args.end(), selection.begin(), selection.end());
-  const std::vector<std::string> common{
-      "--data-dir", data_dir_.string(), "--bind", "127.0.0.1",   "--c2s-port",
-      "0",          "--c2s-tls-port",   "0",      "--port-file", port_file.string()};
+  // Every port ephemeral, federation's too: tests run in parallel.
+  const std::vector<std::string> common{"--data-dir",     data_dir_.string(),
+                                        "--bind",         "127.0.0.1",
+                                        "--c2s-port",     "0",
+                                        "--c2s-tls-port", "0",
+                                        "--s2s-port",     "0",
+                                        "--s2s-tls-port", "0",
+                                        "--port-file",    port_file.string()};
   args.insert(args.end(), common.begin(), common.end());
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn_parley(args, output_file_);

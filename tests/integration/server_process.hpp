@@ -48,8 +48,9 @@ RunResult run_parley(const std::vector<std::string>& args);
 // from it when it is not a terminal).
 RunResult run_parley(const std::vector<std::string>& args, std::string_view input);
 
-// `parley serve --bind 127.0.0.1 --c2s-port 0 --port-file ...` with its data directory, log and
-// port file in a TempDir. The constructor returns once the server has bound its port.
+// `parley serve --bind 127.0.0.1 --c2s-port 0 --s2s-port 0 ... --port-file ...` (every listener on
+// an ephemeral port) with its data directory, log and port file in a TempDir. The constructor
+// returns once the server has bound its port.
 class ServerProcess {
  public:
   // `data_dir`: reuse this data directory instead of a fresh one (restart tests).

@@ -33,7 +33,8 @@ class Server:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [binary, "serve", *config_args, "--data-dir", self.data, "--bind", "127.0.0.1",
-             "--c2s-port", "0", "--c2s-tls-port", "0", "--port-file", ports],
+             "--c2s-port", "0", "--c2s-tls-port", "0", "--s2s-port", "0", "--s2s-tls-port", "0",
+             "--port-file", ports],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while not os.path.exists(ports):
