@@ -28,6 +28,7 @@
 #include "core/modules/modules.hpp"
 #include "core/pid_file.hpp"
 #include "core/server.hpp"
+#include "federation/manager.hpp"
 #include "storage/error.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite_account_store.hpp"
@@ -217,14 +218,17 @@ std::shared_ptr<spdlog::logger> make_logger(const Config& config, bool verbose) 
 
 // Written after binding, so that whoever started us with --c2s-port 0 learns the port. The rename
 // makes the file appear complete or not at all.
-// Line 1: the c2s (STARTTLS) port; line 2: the direct TLS port (0 when disabled).
-void write_port_file(const std::filesystem::path& path, std::uint16_t port,
-                     std::uint16_t tls_port) {
+// Line 1: the c2s (STARTTLS) port; line 2: the c2s direct TLS port; line 3: the s2s (STARTTLS)
+// port; line 4: the s2s direct TLS port (0 when disabled).
+void write_port_file(const std::filesystem::path& path, const parley::core::Server& server) {
   auto temporary = path;
   temporary += ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
-    out << port << '\n' << tls_port << '\n';
+    out << server.c2s_port() << '\n'
+        << server.c2s_tls_port() << '\n'
+        << server.s2s_port() << '\n'
+        << server.s2s_tls_port() << '\n';
     out.close();
     if (!out) throw std::runtime_error("cannot write the port file " + temporary.string());
   }
@@ -250,6 +254,9 @@ int serve(const ServeOptions& options) {
                                           : ", configuration " + config->source_file.string());
     parley::core::Server server(*config, log);
     server.set_modules(parley::core::modules::builtin());
+    server.set_federation([](parley::core::ServerState& state) {
+      return std::make_unique<parley::federation::Manager>(state);
+    });
     // SIGHUP: the same file and the same flags over it, read again.
     server.set_reloader([file = options.flags.file(), overrides = options.flags.overrides()] {
       return parley::core::load_config(file, overrides);
@@ -268,7 +275,7 @@ int serve(const ServeOptions& options) {
       }
     }
     if (!options.port_file.empty()) {
-      write_port_file(options.port_file, server.c2s_port(), server.c2s_tls_port());
+      write_port_file(options.port_file, server);
     }
     server.stop_on_signals();
     server.run();
@@ -575,8 +582,8 @@ int main(int argc, char** argv) {
       "serve", "Run the server until SIGINT/SIGTERM; SIGHUP reloads the configuration");
   serve_options.flags.add_to(serve_cmd);
   serve_cmd->add_option("--port-file", serve_options.port_file,
-                        "After binding, write the c2s port and the direct TLS port to this file, "
-                        "one per line (for scripts and tests)");
+                        "After binding, write the ports to this file, one per line: c2s, c2s direct "
+                        "TLS, s2s, s2s direct TLS (0 for one that is off; for scripts and tests)");
   serve_cmd->add_flag("-v,--verbose", serve_options.verbose, "Log debug messages too");
   serve_cmd->add_flag("--demo-account", serve_options.demo_account,
                       "Create the account demo@DOMAIN with a random password on first start and "

@@ -32,51 +32,7 @@ C2sListener::C2sListener(asio::any_io_executor executor, C2sContext context)
 }
 
 tcp::endpoint C2sListener::bind(const std::string& address, std::uint16_t port) {
-  auto open_and_bind = [&](const tcp::endpoint& endpoint) {
-    boost::system::error_code ec;
-    acceptor_.close(ec);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    if (endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
-      acceptor_.set_option(asio::ip::v6_only(false));  // "::" serves IPv4 clients too
-    }
-    acceptor_.bind(endpoint);
-    acceptor_.listen(asio::socket_base::max_listen_connections);
-  };
-  tcp::endpoint endpoint;
-  try {
-    if (address.empty()) {
-      endpoint = tcp::endpoint(asio::ip::address_v6::any(), port);
-      try {
-        open_and_bind(endpoint);
-      } catch (const boost::system::system_error& e) {
-        // No IPv6 on this host: fall back to every IPv4 interface (like Prosody does).
-        if (e.code() != boost::system::errc::address_family_not_supported &&
-            e.code() != boost::system::errc::address_not_available) {
-          throw;
-        }
-        context_.state->log->info("IPv6 is not available ({}); listening on IPv4 only",
-                                  e.code().message());
-        endpoint = tcp::endpoint(asio::ip::address_v4::any(), port);
-        open_and_bind(endpoint);
-      }
-    } else {
-      boost::system::error_code ec;
-      const auto ip = asio::ip::make_address(address, ec);
-      if (ec) {
-        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                "cannot listen on '" + address + "': not an IP address");
-      }
-      endpoint = tcp::endpoint(ip, port);
-      open_and_bind(endpoint);
-    }
-  } catch (const boost::system::system_error& e) {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    throw std::system_error(e.code().value(), std::system_category(),
-                            "cannot listen for clients on " + format_endpoint(endpoint));
-  }
-  return acceptor_.local_endpoint();
+  return bind_listener(acceptor_, address, port, "clients", *context_.state->log);
 }
 
 void C2sListener::start() {

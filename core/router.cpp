@@ -61,9 +61,15 @@ asio::awaitable<void> Router::route(StanzaPtr stanza, std::shared_ptr<C2sSession
   const Jid& to = *stanza->to();
   Host* target = host(to.domain());
   if (target == nullptr) {
-    // Server-to-server links come with federation; until then a remote domain is unreachable.
-    co_await bounce(*stanza, StanzaError::RemoteServerNotFound,
-                    "this server does not federate with other domains yet");
+    // RFC 6120 §10.4.3: a remote domain. Only stanzas from our own users and hosts leave: a
+    // stanza that came in over s2s for a domain we do not serve is never relayed.
+    if (state_.remote != nullptr && host(stanza->from().domain()) != nullptr) {
+      state_.remote->send(std::move(stanza));
+    } else {
+      co_await bounce(*stanza, StanzaError::RemoteServerNotFound,
+                      state_.remote != nullptr ? "this server does not relay between other domains"
+                                               : "federation with other domains is turned off");
+    }
     co_return;
   }
   if (!to.has_local()) {

@@ -2,8 +2,8 @@
 //
 // A stanza from a local client arrives here with its 'from' stamped by the session. The router
 // fires the sender's Outbound hook, then looks at the destination domain: one of our hosts (a
-// local account or the domain itself), or a remote domain (federation, not yet: the sender gets
-// remote-server-not-found). For a local account it fires the Inbound hook and then applies the
+// local account or the domain itself), or a remote domain (state.remote, the federation, when
+// on; else the sender gets remote-server-not-found). For a local account it fires the Inbound hook and then applies the
 // delivery rules of RFC 6121 §8.5 to the account's sessions: deliver to the right resources,
 // hand a message to offline storage (Hook::Offline), return an error, or drop silently.
 //

@@ -23,6 +23,7 @@
 #include "core/pid_file.hpp"
 #include "core/sasl/credentials.hpp"
 #include "core/sasl/random.hpp"
+#include "core/secret_file.hpp"
 #include "core/server_state.hpp"
 #include "core/tls/self_signed.hpp"
 #include "core/tls/server_contexts.hpp"
@@ -34,26 +35,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::size_t kScramSecretBytes = 32;
-
-// The SCRAM secret (sasl::ScramServerOptions::unknown_user_secret) lives in the data directory so
-// that fake salts of unknown users stay the same across restarts.
-std::string load_or_create_secret(const std::filesystem::path& file) {
-  if (std::filesystem::exists(file)) {
-    std::ifstream in(file, std::ios::binary);
-    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (secret.size() >= 16) return secret;
-    throw std::runtime_error("the secret file " + file.string() +
-                             " is damaged; remove it and Parley makes a new one");
-  }
-  const std::string secret = sasl::random_bytes(kScramSecretBytes);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) throw std::runtime_error("cannot create " + file.string());
-  const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot write " + file.string());
-  return secret;
-}
 
 // Self-signed certificates for the domains that name none (first start, or a new domain).
 void ensure_certificates(const Config& config, spdlog::logger& log) {
@@ -93,22 +74,31 @@ struct Server::Impl {
     std::size_t open = 0;
     for (auto* l : {c2s.get(), c2s_tls.get()}) open += l ? l->session_count() : 0;
     state.log->info("shutting down: closing {} client stream(s)", open);
+    auto drained = [this] {
+      if (--draining > 0) return;
+      // Nothing left to wait for: let io.run() return.
+      boost::system::error_code ignored;
+      if (signals) signals->cancel(ignored);
+      if (hup) hup->cancel(ignored);
+    };
+    ++draining;  // held until every listener has been told, so none finishes the drain early
     for (auto* l : {c2s.get(), c2s_tls.get()}) {
       if (!l) continue;
       ++draining;
-      l->stop(xml::StreamError::SystemShutdown, "the server is shutting down", [this] {
-        if (--draining > 0) return;
-        // Nothing left to wait for: let io.run() return.
-        boost::system::error_code ignored;
-        if (signals) signals->cancel(ignored);
-        if (hup) hup->cancel(ignored);
-      });
+      l->stop(xml::StreamError::SystemShutdown, "the server is shutting down", drained);
     }
+    if (federation) {
+      state.log->info("closing {} server-to-server connection(s)", federation->link_count());
+      ++draining;
+      federation->stop(drained);
+    }
+    drained();
   }
 
   std::size_t session_count() const {
     std::size_t n = 0;
     for (auto* l : {c2s.get(), c2s_tls.get()}) n += l ? l->session_count() : 0;
+    if (federation) n += federation->link_count();
     return n;
   }
 
@@ -125,6 +115,7 @@ struct Server::Impl {
         for (auto* l : {c2s.get(), c2s_tls.get()}) {
           if (l) l->abort_all();
         }
+        if (federation) federation->abort_all();
       }
     });
   }
@@ -165,6 +156,17 @@ struct Server::Impl {
         next.c2s_tls = current.c2s_tls;
         next.bind_address = current.bind_address;
       }
+      auto same = [](const ListenerConfig& a, const ListenerConfig& b) {
+        return a.port == b.port && a.address == b.address;
+      };
+      if (!same(next.s2s.listener, current.s2s.listener) ||
+          !same(next.s2s.tls_listener, current.s2s.tls_listener) ||
+          next.s2s.enabled != current.s2s.enabled) {
+        state.log->warn("federation's listeners change only with a restart; keeping them");
+        next.s2s.listener = current.s2s.listener;
+        next.s2s.tls_listener = current.s2s.tls_listener;
+        next.s2s.enabled = current.s2s.enabled;
+      }
       ensure_certificates(next, *state.log);
       auto contexts = tls::ServerContexts::load(next, "xmpp-client");
       state.config = std::make_shared<const Config>(std::move(next));
@@ -173,6 +175,7 @@ struct Server::Impl {
         if (!state.hosts.contains(host.domain)) add_host(host);
       }
       for (auto& [domain, host] : state.hosts) host->fire_reload();
+      if (federation) federation->reload();
       state.log->info("reloaded: serving {} domain(s); open streams keep their settings",
                       state.config->hosts.size());
     } catch (const std::exception& e) {
@@ -201,6 +204,8 @@ struct Server::Impl {
   std::optional<asio::signal_set> hup;
   std::function<Config()> reloader;
   std::vector<ModuleInfo> modules;
+  RemoteDomainsFactory make_federation;
+  std::unique_ptr<RemoteDomains> federation;
   std::string c2s_address;
   std::string c2s_tls_address;
   std::uint16_t c2s_port = 0;
@@ -216,6 +221,8 @@ Server::~Server() {
   // Sessions and listeners go before the hosts and the storage thread they use.
   impl_->c2s.reset();
   impl_->c2s_tls.reset();
+  impl_->state.remote = nullptr;
+  impl_->federation.reset();
   impl_->state.hosts.clear();
   if (impl_->state.config) remove_pid_file(impl_->state.config->data_dir);
   if (impl_->storage) impl_->storage->stop();
@@ -233,6 +240,8 @@ void Server::start() {
                                  std::filesystem::perm_options::replace);
   }
   ensure_certificates(config, log);
+  // The SCRAM secret (sasl::ScramServerOptions::unknown_user_secret) lives in the data directory so
+  // that fake salts of unknown users stay the same across restarts.
   impl.state.scram_secret = load_or_create_secret(config.data_dir / "scram-secret");
   write_pid_file(config.data_dir);
 
@@ -250,6 +259,13 @@ void Server::start() {
   impl.state.executor = impl.io.get_executor();
   for (const auto& host : config.hosts) impl.add_host(host);
 
+  if (impl.make_federation && config.s2s.enabled) {
+    impl.federation = impl.make_federation(impl.state);
+    impl.federation->start();
+    impl.state.remote = impl.federation.get();
+  } else {
+    log.info("federation is off: stanzas to other domains get remote-server-not-found");
+  }
   impl.c2s = impl.start_listener(config.c2s, false, impl.c2s_address, impl.c2s_port);
   impl.c2s_tls = impl.start_listener(config.c2s_tls, true, impl.c2s_tls_address, impl.c2s_tls_port);
   std::string domains;
@@ -268,6 +284,15 @@ void Server::start() {
 const std::string& Server::c2s_address() const { return impl_->c2s_address; }
 std::uint16_t Server::c2s_port() const { return impl_->c2s_port; }
 std::uint16_t Server::c2s_tls_port() const { return impl_->c2s_tls_port; }
+std::uint16_t Server::s2s_port() const {
+  return impl_->federation ? impl_->federation->port() : 0;
+}
+std::uint16_t Server::s2s_tls_port() const {
+  return impl_->federation ? impl_->federation->tls_port() : 0;
+}
+void Server::set_federation(RemoteDomainsFactory factory) {
+  impl_->make_federation = std::move(factory);
+}
 
 std::optional<std::string> Server::ensure_demo_account(const std::string& user) {
   const Config& config = *impl_->state.config;

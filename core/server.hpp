@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/remote_domains.hpp"
 #include "core/stream_id.hpp"
 
 #include <vector>
@@ -37,6 +38,9 @@ class Server {
 
   // The modules hosts may enable (core/modules/modules.hpp has Parley's own). Call before start().
   void set_modules(std::vector<ModuleInfo> modules);
+  // How to build the federation (federation::Manager); without one, or with [s2s] enabled = false,
+  // stanzas to other domains get remote-server-not-found. Call before start().
+  void set_federation(RemoteDomainsFactory factory);
 
   // Creates the data directory, generates a self-signed certificate for each domain that has
   // none, opens the database, loads TLS contexts, binds the listeners and starts accepting.
@@ -46,6 +50,9 @@ class Server {
   const std::string& c2s_address() const;
   std::uint16_t c2s_port() const;
   std::uint16_t c2s_tls_port() const;
+  // The s2s listeners' ports; 0 when off or when federation is off.
+  std::uint16_t s2s_port() const;
+  std::uint16_t s2s_tls_port() const;
 
   // Makes sure the account `user`@default domain exists; when it does not, creates it with a
   // random password and returns that password. REQUIRES: start() succeeded; run() not running.

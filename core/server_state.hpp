@@ -15,6 +15,7 @@
 #include "core/auth_throttle.hpp"
 #include "core/config.hpp"
 #include "core/host.hpp"
+#include "core/remote_domains.hpp"
 #include "core/router.hpp"
 #include "core/session_registry.hpp"
 #include "core/stream_id.hpp"
@@ -60,6 +61,8 @@ struct ServerState {
   // reload does not change which modules run.
   std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts;
   std::unique_ptr<Router> router;
+  // Federation (federation::Manager), null when off. Owned by Server.
+  RemoteDomains* remote = nullptr;
   // The io_context's executor, for coroutines that modules start on their own.
   boost::asio::any_io_executor executor;
   AuthThrottle auth_throttle;

@@ -12,6 +12,11 @@ inline constexpr std::string_view kClient = "jabber:client";
 inline constexpr std::string_view kServer = "jabber:server";
 inline constexpr std::string_view kComponentAccept = "jabber:component:accept";
 inline constexpr std::string_view kDialback = "jabber:server:dialback";
+// XEP-0220 §2.1: the stream feature announcing dialback (with dialback errors).
+inline constexpr std::string_view kDialbackFeature = "urn:xmpp:features:dialback";
+// XEP-0288: bidirectional server-to-server streams (the feature, and the request).
+inline constexpr std::string_view kBidiFeature = "urn:xmpp:features:bidi";
+inline constexpr std::string_view kBidi = "urn:xmpp:bidi";
 // RFC 6120 §4.9.3, §8.3.3
 inline constexpr std::string_view kStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams";
 inline constexpr std::string_view kStanzaErrors = "urn:ietf:params:xml:ns:xmpp-stanzas";

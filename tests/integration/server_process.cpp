@@ -206,13 +206,18 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
   const auto selection = config_args();
   args.insert(args.end(), selection.begin(), selection.end());
   // Every port ephemeral, federation's too: tests run in parallel.
-  const std::vector<std::string> common{"--data-dir",     data_dir_.string(),
-                                        "--bind",         "127.0.0.1",
-                                        "--c2s-port",     "0",
-                                        "--c2s-tls-port", "0",
-                                        "--s2s-port",     "0",
-                                        "--s2s-tls-port", "0",
-                                        "--port-file",    port_file.string()};
+  std::vector<std::string> common{"--data-dir",     data_dir_.string(),
+                                  "--c2s-port",     "0",
+                                  "--c2s-tls-port", "0",
+                                  "--port-file",    port_file.string()};
+  // Federation tests bind each server to an address of its own.
+  if (std::find(extra_args.begin(), extra_args.end(), "--bind") == extra_args.end()) {
+    for (const char* flag : {"--bind", "127.0.0.1"}) common.emplace_back(flag);
+  }
+  // Federation tests choose their s2s ports themselves.
+  if (std::find(extra_args.begin(), extra_args.end(), "--s2s-port") == extra_args.end()) {
+    for (const char* flag : {"--s2s-port", "0", "--s2s-tls-port", "0"}) common.emplace_back(flag);
+  }
   args.insert(args.end(), common.begin(), common.end());
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn_parley(args, output_file_);
@@ -301,10 +306,12 @@ std::optional<int> ServerProcess::wait(std::chrono::milliseconds timeout) {
   return result;
 }
 
-Client::Client(std::uint16_t port)
-    : parser_([] {
+Client::Client(std::uint16_t port) : Client("127.0.0.1", port, "jabber:client") {}
+
+Client::Client(const std::string& ipv4, std::uint16_t port, std::string_view content_namespace)
+    : parser_([&] {
         xml::ParserOptions options;
-        options.content_namespaces = {"jabber:client"};
+        options.content_namespaces = {std::string(content_namespace)};
         return options;
       }()) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -312,13 +319,20 @@ Client::Client(std::uint16_t port)
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, ipv4.c_str(), &address.sin_addr) != 1) {
+    ::close(fd_);
+    throw std::invalid_argument("not an IPv4 address: " + ipv4);
+  }
   if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     const int err = errno;
     ::close(fd_);
     errno = err;
-    throw_errno("connect to 127.0.0.1:" + std::to_string(port));
+    throw_errno("connect to " + ipv4 + ":" + std::to_string(port));
   }
+}
+
+std::unique_ptr<Client> Client::s2s(const std::string& ipv4, std::uint16_t port) {
+  return std::unique_ptr<Client>(new Client(ipv4, port, "jabber:server"));
 }
 
 Client::Client(std::uint16_t port, const TlsOptions& direct_tls) : Client(port) {
@@ -470,6 +484,13 @@ void Client::start_tls(const TlsOptions& options) {
       throw std::runtime_error("SSL_set_alpn_protos failed");
     }
   }
+  if (!options.certificate_file.empty()) {
+    // A client certificate: what an initiating server presents (XEP-0178).
+    if (SSL_use_certificate_chain_file(ssl_, options.certificate_file.c_str()) != 1 ||
+        SSL_use_PrivateKey_file(ssl_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      throw std::runtime_error("client certificate: " + ssl_errors());
+    }
+  }
   if (SSL_set_fd(ssl_, fd_) != 1) throw std::runtime_error("SSL_set_fd: " + ssl_errors());
   // Non-blocking from here on, so that every read and write has a deadline.
   const int flags = ::fcntl(fd_, F_GETFL);
@@ -514,6 +535,12 @@ xml::Document Client::expect_element(std::chrono::milliseconds timeout) {
 }
 
 xml::Document Client::open_stream(std::string_view header) {
+  std::string with_domain;
+  if (header.empty() && !domain_.empty()) {
+    with_domain = std::string(kClientHeader);
+    with_domain.replace(with_domain.find("to='localhost'"), 14, "to='" + domain_ + "'");
+    header = with_domain;
+  }
   send(header.empty() ? kClientHeader : header);
   auto event = next_event();
   if (!event || event->type != xml::StreamParser::EventType::StreamOpened)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,6 +102,9 @@ struct TlsOptions {
   std::string server_name = "localhost";  // SNI; empty sends none
   std::vector<std::string> alpn;          // offered ALPN protocols, e.g. {"xmpp-client"}
   int max_version = 0;                    // e.g. TLS1_2_VERSION; 0: the library's newest
+  // A client certificate (PEM chain) and its key, as an initiating server presents them.
+  std::string certificate_file;
+  std::string key_file;
 };
 
 // SASL settings of Client::authenticate().
@@ -139,12 +143,18 @@ struct SaslOutcome {
 class Client {
  public:
   explicit Client(std::uint16_t port);
+  // A connection to `ipv4`:`port` whose stream is parsed as `content_namespace`.
+  Client(const std::string& ipv4, std::uint16_t port, std::string_view content_namespace);
+  // A server-to-server connection (jabber:server), as a remote server opens it.
+  static std::unique_ptr<Client> s2s(const std::string& ipv4, std::uint16_t port);
   // Direct TLS (XEP-0368): the TLS handshake at once, before any XML.
   Client(std::uint16_t port, const TlsOptions& direct_tls);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // The domain open_stream()'s default header (and so login()) addresses; "localhost" otherwise.
+  void set_domain(std::string domain) { domain_ = std::move(domain); }
   void send(std::string_view bytes);
   // The next event from the server's stream; nullopt when the connection closed (or the timeout
   // passed) before one was complete. Never returns NeedMore.
@@ -211,6 +221,7 @@ class Client {
   std::string received_;
   bool closed_ = false;
   bool close_notify_ = false;
+  std::string domain_;
 };
 
 // The text of a stream error's condition (<stream:error><CONDITION/>), or "" when `element` is
