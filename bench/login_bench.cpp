@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
   }
   const auto port_file = dir / "ports";
   pid_t server = spawn({"taskset", "-c", "1", binary, "serve", "--data-dir", data.string(),
-                        "--bind", "127.0.0.1", "--c2s-port", "0", "--c2s-tls-port", "0",
+                        "--bind", "127.0.0.1", "--c2s-port", "0", "--c2s-tls-port", "0", "--no-federation",
                         "--port-file", port_file.string(), "--log", (dir / "log").string()});
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (!std::filesystem::exists(port_file) && Clock::now() < deadline) {

@@ -44,8 +44,8 @@ xml::Document expect_matching(Client& client, Match match) {
 enum class Trust { Ca, Nobody };
 
 // The s2s listener on the standard port of the server's own address (the config's [s2s] bind).
-std::vector<std::string> s2s_flags(const char* address) {
-  return {"--bind", address, "--s2s-port", "5269", "--s2s-tls-port", "0"};
+std::vector<std::string> s2s_flags(const char* address, const char* tls_port = "0") {
+  return {"--bind", address, "--s2s-port", "5269", "--s2s-tls-port", tls_port};
 }
 
 // Two servers, each serving one domain, with routes to each other (and to whatever `extra`
@@ -63,13 +63,15 @@ class S2sTest : public ::testing::Test {
     for (const auto& [name, ip] : {std::pair{"a.test", kAddressA}, std::pair{"b.test", kAddressB},
                                    std::pair{"evil.test", kAddressEvil}}) {
       if (name == domain) continue;
+      if (extra.find("domain = \"" + std::string(name) + "\"") != std::string::npos) continue;
       c += "[[s2s.route]]\ndomain = \"" + std::string(name) + "\"\nhost = \"" + ip + "\"\n";
     }
     c += extra;
     return c;
   }
 
-  void start(Trust trust, const std::string& s2s_keys_a = {}, const std::string& extra_a = {}) {
+  void start(Trust trust, const std::string& s2s_keys_a = {}, const std::string& extra_a = {},
+             const char* tls_port = "0") {
     pki_test::TestCa ca("Parley s2s test CA");
     const auto ca_file = ca.write_root(dir_.path(), "ca");
     // The dialback case: every server trusts a CA that signed nothing.
@@ -79,9 +81,9 @@ class S2sTest : public ::testing::Test {
     const auto a = ca.issue_files(pki_test::server_leaf("a.test"), dir_.path(), "a");
     const auto b = ca.issue_files(pki_test::server_leaf("b.test"), dir_.path(), "b");
     evil_ = ca.issue_files(pki_test::server_leaf("evil.test"), dir_.path(), "evil");
-    a_ = std::make_unique<ServerProcess>(s2s_flags(kAddressA), std::nullopt,
+    a_ = std::make_unique<ServerProcess>(s2s_flags(kAddressA, tls_port), std::nullopt,
                                          config("a.test", a, trusted, s2s_keys_a, extra_a));
-    b_ = std::make_unique<ServerProcess>(s2s_flags(kAddressB), std::nullopt,
+    b_ = std::make_unique<ServerProcess>(s2s_flags(kAddressB, tls_port), std::nullopt,
                                          config("b.test", b, trusted));
     a_->add_user("alice@a.test", "secret");
     b_->add_user("bob@b.test", "secret");
@@ -234,7 +236,7 @@ TEST_F(S2sTest, UnreachableDomainsGetErrorsWithinTheBound) {
   socklen_t size = sizeof address;
   ::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &size);
   const std::uint16_t silent_port = ntohs(address.sin_port);
-  start(Trust::Ca, "",
+  start(Trust::Ca, "max_queued_stanzas = 2\n",
         "[[s2s.route]]\ndomain = \"refused.test\"\nhost = \"127.0.0.1\"\nport = 1\n"
         "[[s2s.route]]\ndomain = \"silent.test\"\nhost = \"127.0.0.1\"\nport = " +
             std::to_string(silent_port) + "\n");
@@ -248,6 +250,11 @@ TEST_F(S2sTest, UnreachableDomainsGetErrorsWithinTheBound) {
   started = std::chrono::steady_clock::now();
   alice->send("<message to='x@silent.test' id='s1'><body>1</body></message>");
   alice->send("<message to='y@silent.test' id='s2'><body>2</body></message>");
+  // The queue holds two ([s2s] max_queued_stanzas): the third is refused at once.
+  alice->send("<message to='z@silent.test' id='s3'><body>3</body></message>");
+  error = expect_matching(*alice, [&](xml::Element e) { return e.attr("id") == "s3"; });
+  EXPECT_EQ(stanza_error_condition(error.root()), "resource-constraint");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
   for (const char* id : {"s1", "s2"}) {
     error = expect_matching(*alice, [&](xml::Element e) { return e.attr("id") == id; });
     EXPECT_EQ(error.root().attr("type"), "error");
@@ -257,6 +264,39 @@ TEST_F(S2sTest, UnreachableDomainsGetErrorsWithinTheBound) {
   EXPECT_GE(waited, 4s);   // connect_timeout = 5 s in config()
   EXPECT_LE(waited, 12s);  // and not much longer
   ::close(silent);
+}
+
+// XEP-0368: a route (like an _xmpps-server SRV record) to the direct-TLS port.
+TEST_F(S2sTest, DirectTlsLinks) {
+  start(Trust::Ca, "",
+        "[[s2s.route]]\ndomain = \"b.test\"\nhost = \"" + std::string(kAddressB) +
+            "\"\nport = 5270\ndirect_tls = true\n",
+        "5270");
+  exchange_messages();
+  EXPECT_NE(a_->output().find("connected to b.test at 127.0.0.22:5270 (direct TLS)"),
+            std::string::npos);
+  EXPECT_NE(a_->output().find("a.test -> b.test ready (SASL EXTERNAL, TLS)"), std::string::npos);
+  EXPECT_NE(b_->output().find("(direct TLS)"), std::string::npos);
+}
+
+// [s2s] idle_timeout closes a quiet link; the next stanza makes a new one.
+TEST_F(S2sTest, IdleLinksCloseAndComeBack) {
+  start(Trust::Ca, "idle_timeout = 1\n");
+  auto alice = login(*a_, "a.test", "alice");
+  auto bob = login(*b_, "b.test", "bob");
+  bob->send("<presence/>");
+  alice->send("<message to='bob@b.test/r' id='i1'><body>one</body></message>");
+  expect_matching(*bob, [](xml::Element e) { return e.attr("id") == "i1"; });
+  for (int i = 0; i < 50 && a_->output().find("idle; closing") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_NE(a_->output().find("a.test -> b.test idle; closing"), std::string::npos);
+  alice->send("<message to='bob@b.test/r' id='i2'><body>two</body></message>");
+  expect_matching(*bob, [](xml::Element e) { return e.attr("id") == "i2"; });
+  const std::string out = a_->output();
+  const auto first = out.find("connecting a.test -> b.test");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(out.find("connecting a.test -> b.test", first + 1), std::string::npos);
 }
 
 // A raw s2s peer, evil.test, with a certificate from the CA a.test trusts: it authenticates as
