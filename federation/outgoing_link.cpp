@@ -222,7 +222,9 @@ asio::awaitable<bool> OutgoingLink::connect() {
         last_error = peer() + ": TLS handshake failed";
         continue;
       }
-      certificate_valid_ = pki::verify_peer(ssl(), remote_, manager_.anchors()).valid();
+      const auto certificate = pki::verify_peer(ssl(), remote_, manager_.anchors());
+      certificate_valid_ = certificate.valid();
+      log().info("{}: certificate of {}: {}", name(), remote_, certificate.describe());
     }
     attempt.cancel();
     co_return true;
