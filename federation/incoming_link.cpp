@@ -25,6 +25,11 @@ namespace {
 namespace asio = boost::asio;
 using boost::asio::ip::tcp;
 
+// Dialback verifications one incoming stream may have in flight, and domain pairs it may
+// authenticate (a stream multiplexes a few virtual hosts of one provider, not hundreds).
+constexpr std::size_t kMaxPendingDialbacks = 8;
+constexpr std::size_t kMaxAuthorizedPairs = 64;
+
 bool is_stanza_name(std::string_view name) {
   return name == "message" || name == "presence" || name == "iq";
 }
@@ -298,6 +303,12 @@ void IncomingLink::on_dialback_result(xml::Element result) {
     log().info("{} {}: dialback from {} refused: its certificate does not validate", name(), peer(),
                remote);
     dialback_answer(local, remote, "error", "not-authorized");
+    return;
+  }
+  // A peer could make us call many domains back; a real server needs a handful per stream.
+  if (dialback_pending_.size() >= kMaxPendingDialbacks ||
+      authorized_.size() >= kMaxAuthorizedPairs) {
+    dialback_answer(local, remote, "error", "policy-violation");
     return;
   }
   if (!dialback_pending_.emplace(remote, local).second) return;  // already being checked
