@@ -195,6 +195,34 @@ VirtualHost {domain}
         except OSError:
             return ""
 
+    BIDI_LINE = {"Requested bidirectional stream": "incoming",
+                 "Requesting bidirectional stream": "outgoing"}
+
+    def bidi(self):
+        """{(direction, remote domain)} of the s2s streams on which XEP-0288 (mod_s2s_bidi) was
+        negotiated, from the debug log: "incoming" when the remote asked for it on the stream
+        it opened, "outgoing" when this Prosody asked on its own. Each session logs under its
+        own tag (s2sin…, s2sout…); the remote is the other domain the session's lines name."""
+        sessions = {}   # tag -> [message]
+        for line in self.log_text().splitlines():
+            parts = line.split("\t", 2)
+            if len(parts) == 3:
+                sessions.setdefault(parts[0].rsplit(" ", 1)[-1], []).append(parts[2])
+        found = set()
+        for messages in sessions.values():
+            directions = {self.BIDI_LINE[m] for m in messages if m in self.BIDI_LINE}
+            if not directions:
+                continue
+            names = set()
+            for m in messages:
+                names.update(re.findall(r"(?:from|to)=['\"]([^'\"@/]+)['\"]", m))
+                for a, b in re.findall(r"([\w.-]+)->([\w.-]+)", m):
+                    names.update((a, b))
+            for remote in names - {self.domain}:
+                for direction in directions:
+                    found.add((direction, remote))
+        return found
+
     AUTH_LINE = re.compile(r"parley-harness: s2s (incoming|outgoing) (\S+) authenticated by (\S+)")
 
     def s2s_auth(self):
