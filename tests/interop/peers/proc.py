@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 STATE_DIR = "/tmp/parley-interop-peers"
@@ -25,6 +26,11 @@ def tail(path, lines=40):
             return "".join(f.readlines()[-lines:])
     except OSError:
         return "(no %s)\n" % path
+
+
+# The state file is read, changed and written back by several threads of one run (the peers
+# start and stop in parallel): one at a time. Every change below holds this lock.
+_STATE_LOCK = threading.RLock()
 
 
 def _load_state():
@@ -45,7 +51,7 @@ def _save_state(state):
                 pass
         return
     os.makedirs(STATE_DIR, exist_ok=True)
-    tmp = STATE_FILE + ".%d" % os.getpid()
+    tmp = STATE_FILE + ".%d.%d" % (os.getpid(), threading.get_ident())
     with open(tmp, "w") as f:
         json.dump(state, f)
     os.replace(tmp, STATE_FILE)
@@ -80,42 +86,45 @@ def reap_leftovers():
     """Stops the process groups an earlier run recorded and never removed (it was killed): those
     whose harness process is gone and one of whose members still names, in its command line,
     the directory it was started for; then removes such a run's directories (remember_dir)."""
-    state = _load_state()
-    for key, entry in list(state.items()):
-        owner = entry.get("owner")
-        if owner is not None and _cmdline(owner) is not None:
-            continue  # its harness still runs (maybe this process): not a leftover
-        if "dir" in entry:
-            continue  # directories go after the processes that use them
-        pgid, marker = entry["pgid"], entry["marker"]
-        if any(marker in (_cmdline(pid) or "") for pid in _group_members(pgid)):
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + 5
-            while _group_members(pgid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        state.pop(key, None)
-    for key, entry in list(state.items()):
-        owner = entry.get("owner")
-        if "dir" in entry and _cmdline(owner) is None:
-            shutil.rmtree(entry["dir"], ignore_errors=True)
+    with _STATE_LOCK:
+        state = _load_state()
+        for key, entry in list(state.items()):
+            owner = entry.get("owner")
+            if owner is not None and _cmdline(owner) is not None:
+                continue  # its harness still runs (maybe this process): not a leftover
+            if "dir" in entry:
+                continue  # directories go after the processes that use them
+            pgid, marker = entry["pgid"], entry["marker"]
+            if any(marker in (_cmdline(pid) or "") for pid in _group_members(pgid)):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                deadline = time.monotonic() + 5
+                while _group_members(pgid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
             state.pop(key, None)
-    _save_state(state)
+        for key, entry in list(state.items()):
+            owner = entry.get("owner")
+            if "dir" in entry and _cmdline(owner) is None:
+                shutil.rmtree(entry["dir"], ignore_errors=True)
+                state.pop(key, None)
+        _save_state(state)
 
 
 def remember_dir(path):
     """Notes a directory to be removed by reap_leftovers() should this process be killed."""
-    state = _load_state()
-    state["dir:" + path] = {"dir": path, "owner": os.getpid()}
-    _save_state(state)
+    with _STATE_LOCK:
+        state = _load_state()
+        state["dir:" + path] = {"dir": path, "owner": os.getpid()}
+        _save_state(state)
 
 
 def forget_dir(path):
-    state = _load_state()
-    state.pop("dir:" + path, None)
-    _save_state(state)
+    with _STATE_LOCK:
+        state = _load_state()
+        state.pop("dir:" + path, None)
+        _save_state(state)
 
 
 class Daemon:
@@ -129,9 +138,16 @@ class Daemon:
                                      stdin=subprocess.DEVNULL, start_new_session=True,
                                      env=env, cwd=cwd)
         self.key = "%d-%s" % (self.proc.pid, name)
-        state = _load_state()
-        state[self.key] = {"pgid": self.proc.pid, "marker": marker, "owner": os.getpid()}
-        _save_state(state)
+        try:
+            with _STATE_LOCK:
+                state = _load_state()
+                state[self.key] = {"pgid": self.proc.pid, "marker": marker,
+                                   "owner": os.getpid()}
+                _save_state(state)
+        except BaseException:
+            # Nobody would ever stop it: the caller gets no Daemon.
+            self.stop(graceful=False)
+            raise
 
     def alive(self):
         return self.proc.poll() is None
@@ -171,9 +187,10 @@ class Daemon:
                 time.sleep(0.05)
         finally:
             self.log.close()
-            state = _load_state()
-            state.pop(self.key, None)
-            _save_state(state)
+            with _STATE_LOCK:
+                state = _load_state()
+                state.pop(self.key, None)
+                _save_state(state)
 
 
 def wait_for_port(daemon, address, port, timeout, what=None, abort=None):
