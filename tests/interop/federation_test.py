@@ -370,32 +370,35 @@ class Run(Scenarios):
             peer_bidi = server.bidi() if hasattr(server, "bidi") else set()
             own_out = ("outgoing", peer, want) in seen
             own_in = ("incoming", peer, want) in seen
-            # (direction, how it was carried, Parley's evidence, what the peer must log)
+            # Each direction's candidate carriers: (name, what the peer must have logged).
+            # Parley prefers a bidirectional stream the peer opened to its own, so with both
+            # present (dialback: the stream opened to verify a key becomes a link too) both
+            # are listed and both must be authenticated.
+            out = []
+            if peer in bidi_out and own_in:
+                out.append(("%s's stream (XEP-0288)" % peer, ("outgoing", PARLEY, want)))
             if own_out:
-                out = ("its own stream", ("incoming", PARLEY, want))
-            elif peer in bidi_out and own_in:
-                out = ("%s's stream (XEP-0288)" % peer, ("outgoing", PARLEY, want))
-            else:
-                out = None
+                out.append(("its own stream", ("incoming", PARLEY, want)))
+            inc = []
+            if own_out and ("incoming", PARLEY) in peer_bidi:
+                inc.append(("%s's stream (XEP-0288)" % PARLEY, ("incoming", PARLEY, want)))
             if own_in:
-                inc = ("its own stream", ("outgoing", PARLEY, want))
-            elif own_out and ("incoming", PARLEY) in peer_bidi:
-                inc = ("%s's stream (XEP-0288)" % PARLEY, ("incoming", PARLEY, want))
-            else:
-                inc = None
-            expected_peer = [c[1] for c in (out, inc) if c is not None]
+                inc.append(("its own stream", ("outgoing", PARLEY, want)))
+            expected_peer = [c[1] for c in out + inc]
             peer_seen = self.net.wait_s2s_auth(peer, expected_peer)
-            for label, carrier in (("%s -> %s" % (PARLEY, peer), out),
-                                   ("%s -> %s" % (peer, PARLEY), inc)):
-                if carrier is None:
+            for label, carriers in (("%s -> %s" % (PARLEY, peer), out),
+                                    ("%s -> %s" % (peer, PARLEY), inc)):
+                if not carriers:
                     self.expect("%s carried by a stream authenticated by %s" % (label, want),
                                 False, "Parley's log shows %s (sending over streams from %s)"
                                 % (sorted(set(seen)), sorted(bidi_out)))
                     continue
+                names = " and ".join(c[0] for c in carriers)
                 self.expect("%s carried by %s, authenticated by %s (Parley's and %s's logs)"
-                            % (label, carrier[0], want, peer), carrier[1] in peer_seen,
+                            % (label, names, want, peer),
+                            all(c[1] in peer_seen for c in carriers),
                             "%s's log shows %s" % (peer, sorted(set(peer_seen))))
-                self.observed["%s carried by" % label] = carrier[0]
+                self.observed["%s carried by" % label] = names
             wrong = sorted(set(f for f in seen if f[1] == peer and f[2] != want)
                            | set(f for f in peer_seen if f[1] == PARLEY and f[2] != want))
             self.expect("nothing between %s and %s authenticated but by %s" % (
