@@ -221,8 +221,11 @@ class ChannelBindingTest : public C2sAuthTest, public ::testing::WithParamInterf
 TEST_P(ChannelBindingTest, PlusMechanismSucceeds) {
   const BindingCase& c = GetParam();
   start();
-  auto client = ready_for_sasl(
-      TlsOptions{.server_name = "localhost", .alpn = {}, .max_version = c.max_version});
+  auto client = ready_for_sasl(TlsOptions{.server_name = "localhost",
+                                          .alpn = {},
+                                          .max_version = c.max_version,
+                                          .certificate_file = {},
+                                          .key_file = {}});
   EXPECT_EQ(SSL_version(client->ssl()), c.max_version == 0 ? TLS1_3_VERSION : c.max_version);
   EXPECT_TRUE(contains(mechanisms_of(features_), c.mechanism)) << client->received();
   // tls-unique is advertised on TLS 1.2 only, though accepted on 1.3 too (docs/SECURITY.md).
@@ -279,8 +282,11 @@ TEST_F(C2sAuthTest, ClientClaimingBindingSupportWithoutPlusIsADowngrade) {
 
 TEST_F(C2sAuthTest, DirectTlsNegotiatesAlpnXmppClientThenLogsIn) {
   start();
-  Client client(server_->tls_port(),
-                TlsOptions{.server_name = "localhost", .alpn = {"xmpp-client"}, .max_version = 0});
+  Client client(server_->tls_port(), TlsOptions{.server_name = "localhost",
+                                                .alpn = {"xmpp-client"},
+                                                .max_version = 0,
+                                                .certificate_file = {},
+                                                .key_file = {}});
   const unsigned char* alpn = nullptr;
   unsigned alpn_length = 0;
   SSL_get0_alpn_selected(client.ssl(), &alpn, &alpn_length);
