@@ -28,6 +28,7 @@
 #include "core/modules/modules.hpp"
 #include "core/pid_file.hpp"
 #include "core/server.hpp"
+#include "federation/check.hpp"
 #include "federation/manager.hpp"
 #include "storage/error.hpp"
 #include "storage/schema.hpp"
@@ -292,6 +293,7 @@ int serve(const ServeOptions& options) {
 struct CheckCommand {
   ConfigFlags flags;
   bool skip_ports = false;
+  bool skip_dns = false;
 };
 
 int check(const CheckCommand& command) {
@@ -316,6 +318,11 @@ int check(const CheckCommand& command) {
         report.error(std::string(e.what()) + "; fix the modules or disabled_modules list");
       }
     }
+    // What other servers (and clients) find in DNS and make of the certificates; the routes.
+    parley::federation::FederationCheckOptions federation;
+    federation.check_dns = !command.skip_dns;
+    const auto remote = parley::federation::check_federation(*config, federation);
+    for (const auto& finding : remote.findings()) report.add(finding.severity, finding.message);
   }
   std::cout << report.to_text();
   return report.has_errors() ? 1 : 0;
@@ -592,11 +599,14 @@ int main(int argc, char** argv) {
   CheckCommand check_options;
   CLI::App* check_cmd = app.add_subcommand(
       "check",
-      "Check the configuration, certificates, data directory and ports, and say what is "
-      "wrong (exit status 1 if anything would stop Parley)");
+      "Check the configuration, certificates, data directory, ports and DNS records, and say "
+      "what is wrong (exit status 1 if anything would stop Parley or keep others out)");
   check_options.flags.add_to(check_cmd);
   check_cmd->add_flag("--skip-ports", check_options.skip_ports,
                       "Do not try the listening ports (they are in use while Parley runs)");
+  check_cmd->add_flag("--skip-dns", check_options.skip_dns,
+                      "Do not ask DNS for the domains' SRV and A/AAAA records and the routes' "
+                      "hosts (offline; otherwise DNS gets at most 5 s in all)");
 
   struct AccountSubcommand {
     AccountCommand command;

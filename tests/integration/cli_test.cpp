@@ -20,6 +20,8 @@
 
 extern char** environ;
 
+#include "core/tls/self_signed.hpp"
+#include "tests/federation/dns/dnsmasq.hpp"
 #include "tests/integration/server_process.hpp"
 
 namespace parley::testing {
@@ -440,6 +442,68 @@ TEST_F(CliAccountsTest, WorksWhileTheServerRuns) {
   EXPECT_EQ(run({"deluser", "live@localhost"}).exit_code, 0);
   // The server is still there.
   EXPECT_FALSE(server.wait(std::chrono::milliseconds(0)).has_value()) << server.output();
+}
+
+// --- parley check: what other servers find (federation/check.hpp) ------------------------------
+
+TEST(CliCheckTest, ReportsTheSrvRecordsTheConfiguredDnsServerHasAgainstTheS2sPorts) {
+  federation::dns::test::Dnsmasq dnsmasq({
+      "--srv-host=_xmpps-server._tcp.chat.test,xmpp.chat.test,5270,0,0",
+      "--srv-host=_xmpp-server._tcp.chat.test,xmpp.chat.test,5269,10,0",
+      "--host-record=xmpp.chat.test,127.0.0.1",
+  });
+  TempDir dir;
+  const auto config = dir.path() / "parley.toml";
+  const std::string common =
+      "data_dir = \"data\"\n[[host]]\ndomain = \"chat.test\"\n[s2s]\n"
+      "dns_servers = [\"" +
+      dnsmasq.server() + "\"]\n";
+  write_file(config, common);
+  const RunResult fine = run_parley({"check", "--config", config, "--skip-ports"});
+  EXPECT_EQ(fine.exit_code, 0) << fine.output;
+  EXPECT_TRUE(
+      contains(fine.output, "ok: DNS questions go to " + dnsmasq.server() + " ([s2s] dns_servers)"))
+      << fine.output;
+  EXPECT_TRUE(contains(fine.output,
+                       "ok: _xmpps-server._tcp.chat.test SRV 0 0 5270 xmpp.chat.test: "
+                       "xmpp.chat.test is 127.0.0.1; other servers connect there with direct "
+                       "TLS, to [s2s] tls_port\n"
+                       "ok: _xmpp-server._tcp.chat.test SRV 10 0 5269 xmpp.chat.test: "
+                       "xmpp.chat.test is 127.0.0.1; other servers connect there with STARTTLS, "
+                       "to [s2s] port\n"))
+      << fine.output;
+
+  // The direct TLS record stays, the listener goes: servers that follow it fail.
+  write_file(config, common + "tls_port = false\n");
+  const RunResult off = run_parley({"check", "--config", config, "--skip-ports"});
+  EXPECT_EQ(off.exit_code, 1) << off.output;
+  EXPECT_TRUE(contains(off.output,
+                       "error: _xmpps-server._tcp.chat.test SRV 0 0 5270 xmpp.chat.test: other "
+                       "servers connect to port 5270 with direct TLS, but Parley's direct TLS "
+                       "listener for servers is off ([s2s] tls_port = false): set tls_port = 5270 "
+                       "in [s2s], or remove the record\n"))
+      << off.output;
+  EXPECT_TRUE(contains(off.output, "ok: _xmpp-server._tcp.chat.test SRV 10 0 5269")) << off.output;
+}
+
+TEST(CliCheckTest, SelfSignedCertificateWarnsThatOtherServersUseDialback) {
+  TempDir dir;
+  const auto pair = core::tls::generate_self_signed("chat.test");
+  write_file(dir.path() / "chat.crt", pair.certificate);
+  write_file(dir.path() / "chat.key", pair.private_key);
+  std::filesystem::permissions(dir.path() / "chat.key", std::filesystem::perms::owner_read |
+                                                            std::filesystem::perms::owner_write);
+  const RunResult result = run_parley({"check", "--data-dir", dir.path() / "data", "--domain",
+                                       "chat.test", "--cert", dir.path() / "chat.crt", "--key",
+                                       dir.path() / "chat.key", "--skip-ports", "--skip-dns"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output,
+                       "warning: other servers cannot authenticate chat.test by its certificate "
+                       "(it is self-signed): they will use dialback (XEP-0220) instead, and "
+                       "servers that require valid certificates will refuse you"))
+      << result.output;
+  EXPECT_TRUE(contains(result.output, "ok: DNS was not asked (--skip-dns)")) << result.output;
+  EXPECT_FALSE(contains(result.output, "_xmpp-server._tcp")) << result.output;
 }
 
 }  // namespace
