@@ -8,6 +8,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "xml/writer.hpp"
+
 namespace parley::federation {
 namespace {
 
@@ -45,6 +47,37 @@ std::string dialback_key(std::string_view secret, std::string_view receiving_dom
     throw std::runtime_error("HMAC-SHA256 failed");
   }
   return to_hex(mac.data(), mac_size);
+}
+
+std::string dialback_element(std::string_view name, std::string_view from, std::string_view to,
+                             std::string_view id, std::string_view type, std::string_view key,
+                             std::string_view error_condition) {
+  std::string out = "<db:";
+  out += name;
+  out += " from='";
+  xml::escape_attribute(out, from);
+  out += "' to='";
+  xml::escape_attribute(out, to);
+  if (!id.empty()) {
+    out += "' id='";
+    xml::escape_attribute(out, id);
+  }
+  if (!type.empty()) {
+    out += "' type='";
+    xml::escape_attribute(out, type);
+  }
+  out += "'>";
+  if (!error_condition.empty()) {
+    out += "<error type='cancel'><";
+    out += error_condition;
+    out += " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>";
+  } else {
+    xml::escape_text(out, key);
+  }
+  out += "</db:";
+  out += name;
+  out += '>';
+  return out;
 }
 
 bool keys_equal(std::string_view a, std::string_view b) {

@@ -34,35 +34,6 @@ bool is_stanza_name(std::string_view name) {
   return name == "message" || name == "presence" || name == "iq";
 }
 
-// <db:result/> or <db:verify/> answers (XEP-0220 §2.1.3, §2.3.2), optionally with a dialback
-// error (§2.4), using the prefix declared on our stream header.
-std::string dialback_reply(std::string_view name, std::string_view from, std::string_view to,
-                           std::string_view id, std::string_view type,
-                           std::string_view error_condition) {
-  std::string out = "<db:";
-  out += name;
-  out += " from='";
-  xml::escape_attribute(out, from);
-  out += "' to='";
-  xml::escape_attribute(out, to);
-  if (!id.empty()) {
-    out += "' id='";
-    xml::escape_attribute(out, id);
-  }
-  out += "' type='";
-  out += type;
-  if (error_condition.empty()) {
-    out += "'/>";
-    return out;
-  }
-  out += "'><error type='cancel'><";
-  out += error_condition;
-  out += " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></db:";
-  out += name;
-  out += '>';
-  return out;
-}
-
 std::string lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
@@ -271,7 +242,7 @@ void IncomingLink::on_sasl_auth(xml::Element auth) {
 
 void IncomingLink::dialback_answer(const std::string& local, const std::string& remote,
                                    std::string_view type, std::string_view error_condition) {
-  send(dialback_reply("result", local, remote, {}, type, error_condition));
+  send(dialback_element("result", local, remote, {}, type, {}, error_condition));
 }
 
 void IncomingLink::on_dialback_result(xml::Element result) {
@@ -341,14 +312,14 @@ void IncomingLink::on_dialback_verify(xml::Element verify) {
   const std::string originating = lower(verify.attr("to"));
   const std::string id(verify.attr("id"));
   if (originating.empty() || manager_.server().router->host(originating) == nullptr) {
-    send(dialback_reply("verify", originating, receiving, id, "error", "item-not-found"));
+    send(dialback_element("verify", originating, receiving, id, "error", {}, "item-not-found"));
     return;
   }
   const std::string expected = dialback_key(manager_.dialback_secret(), receiving, originating, id);
   const bool valid = keys_equal(expected, verify.text());
   log().info("{} {}: dialback key check for {} -> {}: {}", name(), peer(), originating, receiving,
              valid ? "valid" : "invalid");
-  send(dialback_reply("verify", originating, receiving, id, valid ? "valid" : "invalid", {}));
+  send(dialback_element("verify", originating, receiving, id, valid ? "valid" : "invalid", {}));
 }
 
 asio::awaitable<void> IncomingLink::on_stanza(xml::Document document) {

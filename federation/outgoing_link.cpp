@@ -35,28 +35,6 @@ constexpr std::chrono::seconds kAttemptTimeout{10};
 // Stanzas queued per link while it connects; beyond, the sender gets resource-constraint.
 constexpr std::size_t kDefaultQueueLimit = 1000;
 
-// <db:result/> or <db:verify/> with the prefix bound on our stream header (XEP-0220 §2.1.1):
-// peers match the prefixed name.
-std::string dialback_element(std::string_view name, std::string_view from, std::string_view to,
-                             std::string_view id, std::string_view key) {
-  std::string out = "<db:";
-  out += name;
-  out += " from='";
-  xml::escape_attribute(out, from);
-  out += "' to='";
-  xml::escape_attribute(out, to);
-  if (!id.empty()) {
-    out += "' id='";
-    xml::escape_attribute(out, id);
-  }
-  out += "'>";
-  xml::escape_text(out, key);
-  out += "</db:";
-  out += name;
-  out += '>';
-  return out;
-}
-
 }  // namespace
 
 OutgoingLink::OutgoingLink(Manager& manager, std::string local, std::string remote,
@@ -124,7 +102,7 @@ asio::awaitable<std::optional<bool>> OutgoingLink::verify(std::string stream_id,
 
 void OutgoingLink::send_pending_verifies() {
   for (auto& [id, key] : verifies_to_send_) {
-    send(dialback_element("verify", local_, remote_, id, key));
+    send(dialback_element("verify", local_, remote_, id, {}, key));
   }
   verifies_to_send_.clear();
 }
@@ -434,7 +412,7 @@ void OutgoingLink::send_dialback() {
   phase_ = Phase::Dialback;
   // XEP-0220 §2.1.1: the key for (receiving = remote, originating = local, the peer's stream id).
   const std::string key = dialback_key(manager_.dialback_secret(), remote_, local_, stream_id_);
-  send(dialback_element("result", local_, remote_, {}, key));
+  send(dialback_element("result", local_, remote_, {}, {}, key));
 }
 
 void OutgoingLink::on_ready() {

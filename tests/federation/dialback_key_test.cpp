@@ -33,3 +33,19 @@ TEST(DialbackKeyTest, KeysCompareExactly) {
 
 }  // namespace
 }  // namespace parley::federation
+
+namespace parley::federation {
+namespace {
+
+TEST(DialbackElementTest, RequestsAnswersAndErrors) {
+  EXPECT_EQ(dialback_element("result", "a.test", "b.test", {}, {}, "k&1"),
+            "<db:result from='a.test' to='b.test'>k&amp;1</db:result>");
+  EXPECT_EQ(dialback_element("verify", "b.test", "a.test", "id'1", "valid", {}),
+            "<db:verify from='b.test' to='a.test' id='id&apos;1' type='valid'></db:verify>");
+  EXPECT_EQ(dialback_element("result", "b.test", "x.test", {}, "error", {}, "item-not-found"),
+            "<db:result from='b.test' to='x.test' type='error'><error type='cancel'>"
+            "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></db:result>");
+}
+
+}  // namespace
+}  // namespace parley::federation
