@@ -35,9 +35,25 @@ Fleet::~Fleet() {
   }
 }
 
+Account Fleet::account(std::size_t i) const {
+  const Options& o = context_.options;
+  Account a;
+  const bool on_b = layout_ && layout_->server(i) == 1;
+  const std::size_t number = o.first + (layout_ ? layout_->account(i) : i);
+  a.host = on_b ? o.host2 : o.host;
+  a.port = on_b ? o.port2 : o.port;
+  a.domain = on_b ? o.domain2 : o.domain;
+  a.username = (on_b ? o.users2 : o.users) + std::to_string(number);
+  a.password = o.password;
+  a.mechanism = o.mechanism;
+  a.resource = o.resource;
+  a.batch_writes = o.batch_writes;
+  return a;
+}
+
 std::string Fleet::bare_jid(std::size_t i) const {
-  return context_.options.users + std::to_string(context_.options.first + i) + "@" +
-         context_.options.domain;
+  const Account a = account(i);
+  return a.username + "@" + a.domain;
 }
 
 asio::awaitable<void> Fleet::connect(std::size_t count, StanzaHandler on_stanza,
@@ -69,16 +85,7 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
   const Options& o = context_.options;
   while (next_ < count && !error_) {
     const std::size_t i = next_++;
-    Account account;
-    account.host = o.host;
-    account.port = o.port;
-    account.domain = o.domain;
-    account.username = o.users + std::to_string(o.first + i);
-    account.password = o.password;
-    account.mechanism = o.mechanism;
-    account.resource = o.resource;
-    account.batch_writes = o.batch_writes;
-    auto client = std::make_shared<XmppClient>(context_.executor, context_.tls, account);
+    auto client = std::make_shared<XmppClient>(context_.executor, context_.tls, account(i));
     clients_[i] = client;
     // A server that stops answering must not hang the run.
     auto timed_out = std::make_shared<bool>(false);

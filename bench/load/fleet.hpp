@@ -1,6 +1,7 @@
 // The clients of one scenario: logs in accounts PREFIX<first>…, a bounded number at a time,
 // then each asks for its roster, starts receiving and sends initial presence (RFC 6121 §4.2),
-// as a real client does. Also the one way a scenario waits: Wakeup.
+// as a real client does; with two servers, each client on the server its Layout says. Also the
+// one way a scenario waits: Wakeup.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -8,8 +9,10 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "bench/load/layout.hpp"
 #include "bench/load/scenario.hpp"
 #include "bench/load/xmpp_client.hpp"
 
@@ -57,6 +60,10 @@ class Fleet {
   Fleet(const Fleet&) = delete;
   Fleet& operator=(const Fleet&) = delete;
 
+  // Spreads the clients over two servers (Options::port2…) as `layout` says; before connect().
+  // Without it every client logs in to the one server, client i as account first+i.
+  void place(const Layout& layout) { layout_ = layout; }
+
   // Logs in `count` clients (accounts first … first+count-1) and makes each available.
   // Throws ClientError when one of them cannot log in.
   asio::awaitable<void> connect(std::size_t count, StanzaHandler on_stanza,
@@ -66,7 +73,7 @@ class Fleet {
   std::size_t size() const { return clients_.size(); }
   // Roster items client i received at login.
   std::size_t roster_items(std::size_t i) const { return roster_items_[i]; }
-  // The bare JID of account i (PREFIX<first+i>@domain), for addressing.
+  // The bare JID of client i (PREFIX<first+i>@domain with one server), for addressing.
   std::string bare_jid(std::size_t i) const;
   double login_seconds() const { return login_seconds_; }
 
@@ -75,9 +82,12 @@ class Fleet {
 
  private:
   asio::awaitable<void> login_worker(std::size_t count);
+  // Client i's account, on its server.
+  Account account(std::size_t i) const;
 
   Context& context_;
   Wakeup wakeup_;
+  std::optional<Layout> layout_;
   std::vector<std::shared_ptr<XmppClient>> clients_;
   std::vector<std::size_t> roster_items_;
   StanzaHandler on_stanza_;

@@ -4,13 +4,17 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bench/load/body_codec.hpp"
 #include "bench/load/latency.hpp"
+#include "bench/load/layout.hpp"
 #include "bench/load/process_stats.hpp"
 #include "bench/load/report.hpp"
+#include "bench/load/saturation.hpp"
 
 namespace parley::load {
 namespace {
@@ -147,6 +151,152 @@ TEST(ProcStatTest, ReadsThisProcess) {
   EXPECT_GE(sample->cpu_seconds, 0.0);
   EXPECT_GT(sample->rss_kib, 0);
   EXPECT_GE(sample->wait_ns, 0);
+}
+
+TEST(LayoutTest, OneServerIsARingOfSenders) {
+  const Layout l = Layout::single(4);
+  EXPECT_FALSE(l.federated());
+  EXPECT_EQ(l.per_server(), 4u);
+  EXPECT_EQ(l.senders(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(l.server(i), 0);
+    EXPECT_EQ(l.account(i), i);
+    EXPECT_TRUE(l.sends(i));
+    EXPECT_EQ(l.partner(i), (i + 1) % 4);
+  }
+  EXPECT_THROW(Layout::single(1), std::invalid_argument);
+  EXPECT_NO_THROW(Layout::single(3));
+}
+
+TEST(LayoutTest, OneServerRandomChoicesAreEveryOtherClient) {
+  const Layout l = Layout::single(5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    ASSERT_EQ(l.choices(), 4u);
+    std::set<std::size_t> seen;
+    for (std::size_t r = 0; r < l.choices(); ++r) seen.insert(l.choice(i, r));
+    EXPECT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen.count(i), 0u) << "client " << i << " writes to itself";
+    EXPECT_LT(*seen.rbegin(), 5u);
+  }
+}
+
+TEST(LayoutTest, TwoServersSplitTheClientsInHalves) {
+  const Layout l = Layout::two_servers(6, Direction::OneWay);
+  EXPECT_TRUE(l.federated());
+  EXPECT_EQ(l.per_server(), 3u);
+  // A: clients 0 1 2 as accounts 0 1 2; B: clients 3 4 5 as accounts 0 1 2.
+  const int servers[] = {0, 0, 0, 1, 1, 1};
+  const std::size_t accounts[] = {0, 1, 2, 0, 1, 2};
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(l.server(i), servers[i]) << i;
+    EXPECT_EQ(l.account(i), accounts[i]) << i;
+  }
+}
+
+TEST(LayoutTest, OneWayOnlyAsClientsSendEachToItsPartnerOnB) {
+  const Layout l = Layout::two_servers(6, Direction::OneWay);
+  EXPECT_EQ(l.senders(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(l.sends(i));
+    EXPECT_EQ(l.partner(i), i + 3);
+    EXPECT_EQ(l.account(l.partner(i)), l.account(i));  // msg1@a.test → msg1@b.test
+  }
+  for (std::size_t i = 3; i < 6; ++i) EXPECT_FALSE(l.sends(i));
+}
+
+TEST(LayoutTest, BothDirectionsEveryClientSendsToTheOtherServer) {
+  const Layout l = Layout::two_servers(4, Direction::Both);
+  EXPECT_EQ(l.senders(), 4u);
+  const std::size_t partners[] = {2, 3, 0, 1};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(l.sends(i));
+    EXPECT_EQ(l.partner(i), partners[i]);
+    EXPECT_NE(l.server(l.partner(i)), l.server(i));
+  }
+}
+
+TEST(LayoutTest, TwoServersRandomChoicesAreEveryClientOfTheOtherServer) {
+  const Layout l = Layout::two_servers(6, Direction::Both);
+  for (std::size_t i = 0; i < 6; ++i) {
+    ASSERT_EQ(l.choices(), 3u);
+    std::set<std::size_t> seen;
+    for (std::size_t r = 0; r < l.choices(); ++r) {
+      const std::size_t to = l.choice(i, r);
+      EXPECT_NE(l.server(to), l.server(i)) << i << " → " << to;
+      seen.insert(to);
+    }
+    EXPECT_EQ(seen.size(), 3u);
+  }
+}
+
+TEST(LayoutTest, TwoServersNeedAnEvenNumberOfClients) {
+  EXPECT_THROW(Layout::two_servers(0, Direction::OneWay), std::invalid_argument);
+  EXPECT_THROW(Layout::two_servers(5, Direction::OneWay), std::invalid_argument);
+  const Layout two = Layout::two_servers(2, Direction::OneWay);
+  EXPECT_EQ(two.partner(0), 1u);
+  EXPECT_EQ(two.senders(), 1u);
+}
+
+TEST(SaturationTest, OneServerKeepsItsWording) {
+  const auto one = [](double server, double tool) {
+    const Busy s[] = {{"server", server}};
+    return saturated_processes(s, Busy{"parley-load", tool});
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(one(0.5, 0.5), "neither process was saturated");
+  EXPECT_EQ(one(0.95, 0.5), "server");
+  EXPECT_EQ(one(0.99, 0.97), "server and parley-load");
+  EXPECT_EQ(one(0.2, 0.99), "parley-load (the server's rate is then a lower bound)");
+  EXPECT_EQ(one(nan, 0.5), "unknown (no --server-pid)");
+  EXPECT_EQ(one(nan, 0.99), "parley-load (the server's rate is then a lower bound)");
+}
+
+TEST(SaturationTest, TwoServersNameEach) {
+  const auto two = [](double a, double b, double tool) {
+    const Busy s[] = {{"server A", a}, {"server B", b}};
+    return saturated_processes(s, Busy{"parley-load", tool});
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(two(0.5, 0.5, 0.5), "no process was saturated");
+  EXPECT_EQ(two(0.5, 0.96, 0.5), "server B");
+  EXPECT_EQ(two(0.99, 0.96, 0.5), "server A and server B");
+  EXPECT_EQ(two(0.99, 0.5, 0.99), "server A and parley-load");
+  EXPECT_EQ(two(0.5, 0.5, 0.99), "parley-load (the servers' rate is then a lower bound)");
+  EXPECT_EQ(two(0.5, nan, 0.5), "unknown (no --server-pid)");
+  EXPECT_EQ(two(nan, 0.97, 0.5), "server B");
+}
+
+TEST(SaturationTest, ProcessesPinnedToOneCpuAreSaturatedTogether) {
+  // Two servers on CPU 0, the tool on CPU 1 (run-s2s.sh's default).
+  const auto shared = [](double a, double b, double tool) {
+    const Busy s[] = {{"server A", a, 0}, {"server B", b, 0}};
+    return saturated_processes(s, Busy{"parley-load", tool, 1});
+  };
+  EXPECT_EQ(shared(0.5, 0.49, 0.7), "server A + server B (sharing CPU 0)");
+  EXPECT_EQ(shared(0.5, 0.49, 0.97), "server A + server B (sharing CPU 0) and parley-load");
+  EXPECT_EQ(shared(0.3, 0.3, 0.7), "no process was saturated");
+  // One of them saturated alone is named alone.
+  EXPECT_EQ(shared(0.96, 0.02, 0.5), "server A");
+  // Different CPUs, or not pinned: no adding up.
+  const Busy apart[] = {{"server A", 0.5, 0}, {"server B", 0.49, 1}};
+  EXPECT_EQ(saturated_processes(apart, Busy{"parley-load", 0.5}), "no process was saturated");
+  const Busy unpinned[] = {{"server A", 0.5}, {"server B", 0.49}};
+  EXPECT_EQ(saturated_processes(unpinned, Busy{"parley-load", 0.5}), "no process was saturated");
+  // A server sharing the tool's CPU.
+  const Busy one[] = {{"server", 0.6, 1}};
+  EXPECT_EQ(saturated_processes(one, Busy{"parley-load", 0.38, 1}),
+            "server + parley-load (sharing CPU 1)");
+}
+
+TEST(ProcStatusTest, ReadsTheOneAllowedCpu) {
+  EXPECT_EQ(status_only_cpu("Name:\tparley\nCpus_allowed:\t1\nCpus_allowed_list:\t0\nMems:\t1\n"),
+            0);
+  EXPECT_EQ(status_only_cpu("Name:\tx\nCpus_allowed_list:\t13\n"), 13);
+  EXPECT_EQ(status_only_cpu("Name:\tx\nCpus_allowed_list:\t3-3\n"), 3);
+  EXPECT_FALSE(status_only_cpu("Name:\tx\nCpus_allowed_list:\t0-1\n").has_value());
+  EXPECT_FALSE(status_only_cpu("Name:\tx\nCpus_allowed_list:\t0,2\n").has_value());
+  EXPECT_FALSE(status_only_cpu("Name:\tx\nCpus_allowed_list:\t\n").has_value());
+  EXPECT_FALSE(status_only_cpu("Name:\tx\n").has_value());
 }
 
 TEST(ReportTest, JsonLineHoldsEveryValueAndNullForNonFinite) {

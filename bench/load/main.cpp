@@ -4,6 +4,12 @@
 //
 //   parley-load --scenario messages --port 5222 --users load --password secret --server-pid PID
 //
+// Across two federated servers (A at --host:--port, B at --host2:--port2):
+//
+//   parley-load --scenario messages --host 127.0.0.31 --port 5222 --domain a.test
+//       --host2 127.0.0.32 --port2 5222 --domain2 b.test --users msg --password secret
+//       --server-pid PID_A --server2-pid PID_B [--both-directions]
+//
 // Output: a table per scenario, then one JSON line per scenario (starting with '{'). Exit status
 // 0 when every figure is valid, 1 when messages were lost or errors occurred (the reasons go to
 // standard error), 2 for bad options or clients that could not log in.
@@ -66,13 +72,37 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", o.server_pid,
                  "The server's process id: its CPU time and memory are read from /proc");
 
+  auto* two = app.add_option_group(
+      "second server",
+      "Scenario 'messages' between two federated servers: --host/--port/--domain/--users are "
+      "server A, these server B. Half the --clients log in to each; client k of A and client k "
+      "of B are partners, so every message crosses the server-to-server link");
+  auto* port2 = two->add_option(
+      "--port2", o.port2,
+      "Server B's c2s port (STARTTLS); given, the messages scenario runs across A and B");
+  two->add_option("--host2", o.host2, "Server B's address to connect to")
+      ->capture_default_str()
+      ->needs(port2);
+  two->add_option("--domain2", o.domain2, "XMPP domain of the accounts on server B")->needs(port2);
+  two->add_option("--users2", o.users2,
+                  "Account name prefix on server B (default: --users): PREFIX2<first>, ...")
+      ->needs(port2);
+  two->add_option("--server2-pid", o.server2_pid, "Server B's process id, as --server-pid")
+      ->needs(port2);
+  two->add_flag("--both-directions", o.both_directions,
+                "B's clients send to their partners on A as well (default: A to B only)")
+      ->needs(port2);
+
   auto* msg = app.add_option_group("messages", "Scenario 'messages'");
-  msg->add_option("--clients", o.clients, "Clients online, each sending and receiving")
+  msg->add_option("--clients", o.clients,
+                  "Clients online, each sending and receiving (with two servers: an even number, "
+                  "half on each; B's only receive unless --both-directions)")
       ->capture_default_str();
   msg->add_option("--window", o.window, "Messages each sender keeps in flight")
       ->capture_default_str();
   msg->add_flag("--random-partner", o.random_partner,
-                "Send each message to a random other client (default: client i to i+1)");
+                "Send each message to a random other client (default: client i to i+1); with two "
+                "servers, to a random client of the other server (default: its partner)");
   msg->add_option("--warmup", o.warmup_seconds, "Seconds of traffic before measuring")
       ->capture_default_str();
   msg->add_option("--seconds", o.seconds, "Seconds measured")->capture_default_str();
@@ -102,6 +132,23 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (o.two_servers()) {
+    if (o.scenario != "messages") {
+      std::cerr << "parley-load: --port2 (a second server) is for the messages scenario only\n";
+      return 2;
+    }
+    if (o.domain2.empty()) {
+      std::cerr << "parley-load: --port2 needs --domain2, the domain of server B's accounts\n";
+      return 2;
+    }
+    if (o.domain2 == o.domain) {
+      std::cerr << "parley-load: --domain2 must differ from --domain: messages between two "
+                   "servers go to another domain\n";
+      return 2;
+    }
+    if (o.users2.empty()) o.users2 = o.users;
   }
 
   const load::ScenarioInfo* scenario = nullptr;

@@ -11,6 +11,11 @@
 // at most --drain seconds. Every message sent must by then have been delivered exactly once, to
 // the right client, in order per sender and recipient (RFC 6120 §10.1); anything else is a
 // problem that fails the run.
+//
+// Across two federated servers (--port2 …, layout.hpp): half the clients log in to server A,
+// half to server B; client k of A writes to client k of B (and, with --both-directions, B's to
+// A's), so each message goes sender → A → s2s → B → recipient, and counts only once the
+// recipient on the other server has it. Both servers' CPU time is measured.
 #include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
@@ -20,6 +25,7 @@
 #include "bench/load/body_codec.hpp"
 #include "bench/load/fleet.hpp"
 #include "bench/load/latency.hpp"
+#include "bench/load/layout.hpp"
 #include "bench/load/server_meter.hpp"
 #include "xml/namespaces.hpp"
 
@@ -39,32 +45,37 @@ class MessagesRun {
  public:
   explicit MessagesRun(Context& context)
       : options_(context.options),
+        layout_(context.options.two_servers()
+                    ? Layout::two_servers(context.options.clients, context.options.both_directions
+                                                                       ? Direction::Both
+                                                                       : Direction::OneWay)
+                    : Layout::single(context.options.clients)),
         fleet_(context),
         wakeup_(context.executor),
         rng_(context.options.seed) {}
 
   asio::awaitable<Outcome> run() {
-    const std::size_t m = options_.clients;
-    if (m < 2) throw std::invalid_argument("the messages scenario needs --clients 2 or more");
+    const std::size_t m = layout_.clients();
     if (options_.window < 1) throw std::invalid_argument("--window must be at least 1");
     senders_.resize(m);
+    fleet_.place(layout_);
     for (std::size_t i = 0; i < m; ++i) to_.push_back(fleet_.bare_jid(i));
-    const Snapshot start = snapshot(options_.server_pid);
+    const Snapshot start = take_snapshot();
     co_await fleet_.connect(
         m, [this](std::size_t i, const xml::Element& e) { on_stanza(i, e); },
         [this](std::size_t i, const std::string& what) { on_failure(i, what); });
     co_await settle();
-    login_ = interval(start, snapshot(options_.server_pid));
+    login_ = interval(start, take_snapshot());
 
     phase_ = Phase::Warmup;
     for (std::size_t i = 0; i < m; ++i) pump(i);
     co_await sleep_until(Clock::now() + seconds(options_.warmup_seconds));
 
     progress("measuring");
-    const Snapshot before = snapshot(options_.server_pid);
+    const Snapshot before = take_snapshot();
     phase_ = Phase::Measure;
     co_await sleep_until(before.at + seconds(options_.seconds));
-    const Snapshot after = snapshot(options_.server_pid);
+    const Snapshot after = take_snapshot();
     phase_ = Phase::Drain;
     progress("measured; draining");
 
@@ -79,6 +90,10 @@ class MessagesRun {
   }
 
  private:
+  Snapshot take_snapshot() const {
+    return snapshot(options_.server_pid, layout_.federated(), options_.server2_pid);
+  }
+
   static Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
   }
@@ -99,15 +114,15 @@ class MessagesRun {
   }
 
   std::size_t pick_recipient(std::size_t sender) {
-    const std::size_t m = options_.clients;
-    if (!options_.random_partner) return (sender + 1) % m;
-    std::uniform_int_distribution<std::size_t> other(1, m - 1);
-    return (sender + other(rng_)) % m;
+    if (!options_.random_partner) return layout_.partner(sender);
+    std::uniform_int_distribution<std::size_t> r(0, layout_.choices() - 1);
+    return layout_.choice(sender, r(rng_));
   }
 
   // Fills client i's window.
   void pump(std::size_t i) {
     if (phase_ != Phase::Warmup && phase_ != Phase::Measure) return;
+    if (!layout_.sends(i)) return;
     Sender& s = senders_[i];
     XmppClient& client = fleet_[i];
     while (s.in_flight < options_.window && !client.closed()) {
@@ -223,18 +238,35 @@ class MessagesRun {
     Outcome out{Report("messages"), {}};
     Report& r = out.report;
     r.section("settings");
-    r.add("server", "server", options_.host + ":" + std::to_string(options_.port));
-    r.add("domain", "domain", options_.domain);
+    const bool two = layout_.federated();
+    r.add("server", two ? "server A" : "server",
+          options_.host + ":" + std::to_string(options_.port));
+    r.add("domain", two ? "domain on server A" : "domain", options_.domain);
+    if (two) {
+      r.add("server2", "server B", options_.host2 + ":" + std::to_string(options_.port2));
+      r.add("domain2", "domain on server B", options_.domain2);
+      r.add("direction", "messages cross the s2s link",
+            std::string(layout_.direction() == Direction::Both ? "both ways" : "A to B"));
+    }
     r.add("mechanism", "SASL mechanism", std::string(mechanism_name(options_.mechanism)));
-    r.add("clients", "clients online", i64(options_.clients));
+    r.add("clients", two ? "clients online (half on each server)" : "clients online",
+          i64(options_.clients));
+    r.add("senders", "clients sending", i64(layout_.senders()));
     r.add("window", "messages in flight per sender", i64(options_.window));
-    r.add("pairing", "recipient", std::string(options_.random_partner ? "random" : "ring"));
+    r.add("pairing", "recipient",
+          std::string(options_.random_partner ? "random"
+                      : two                   ? "partner on the other server"
+                                              : "ring"));
     r.add("batch_writes", "client writes batched (--batch-writes)", options_.batch_writes);
     r.add("warmup_s", "warm-up", options_.warmup_seconds, 1, "s");
     r.add("seconds", "measured interval", in.wall_seconds, 2, "s");
     r.add("login_s", "time to log in every client", fleet_.login_seconds(), 2, "s");
-    r.add("login_server_cpu_s", "server CPU for the logins (schedstat)",
-          login_.server_cpu_ns_seconds, 3, "s");
+    r.add("login_server_cpu_s",
+          two ? "servers' CPU for the logins (schedstat, A+B)"
+              : "server CPU for the logins (schedstat)",
+          two ? login_.server_cpu_ns_seconds + login_.server2_cpu_ns_seconds
+              : login_.server_cpu_ns_seconds,
+          3, "s");
     r.section("results (measured interval)");
     r.add("delivered", "messages delivered", i64(measured_));
     r.add("msgs_per_s", "delivered messages/s", static_cast<double>(measured_) / in.wall_seconds,
@@ -246,8 +278,15 @@ class MessagesRun {
     r.add("latency_mean_ms", "end-to-end latency mean", lat.mean / 1e6, 2, "ms");
     add_cpu_per_unit(r, "server_cpu_ms_per_1000_msgs", "server CPU per 1,000 messages", in,
                      static_cast<double>(measured_) / 1000.0);
-    r.add("msgs_per_server_cpu_s", "messages per server CPU-second",
+    r.add("msgs_per_server_cpu_s",
+          two ? "messages per server A CPU-second" : "messages per server CPU-second",
           static_cast<double>(measured_) / in.server_cpu_seconds, 0);
+    if (two) {
+      r.add("msgs_per_server2_cpu_s", "messages per server B CPU-second",
+            static_cast<double>(measured_) / in.server2_cpu_seconds, 0);
+      r.add("msgs_per_servers_cpu_s", "messages per CPU-second of A and B together",
+            static_cast<double>(measured_) / (in.server_cpu_seconds + in.server2_cpu_seconds), 0);
+    }
     r.section("correctness (whole run, warm-up and drain included)");
     r.add("sent_total", "messages sent", i64(sent_));
     r.add("delivered_total", "messages delivered", i64(delivered_));
@@ -286,6 +325,7 @@ class MessagesRun {
   };
 
   const Options& options_;
+  Layout layout_;
   Fleet fleet_;
   Wakeup wakeup_;
   std::mt19937_64 rng_;

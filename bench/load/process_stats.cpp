@@ -73,6 +73,26 @@ std::optional<std::int64_t> status_rss_kib(std::string_view status) {
   return static_cast<std::int64_t>(*v);
 }
 
+std::optional<int> status_only_cpu(std::string_view status) {
+  constexpr std::string_view kKey = "\nCpus_allowed_list:";
+  const std::size_t at = status.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = status.substr(at + kKey.size());
+  rest = rest.substr(0, std::min(rest.find('\n'), rest.size()));
+  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+  std::string_view first = rest;
+  std::string_view last = rest;
+  if (const std::size_t dash = rest.find('-'); dash != std::string_view::npos) {
+    first = rest.substr(0, dash);
+    last = rest.substr(dash + 1);
+  }
+  const auto a = to_u64(first);
+  const auto b = to_u64(last);
+  if (!a || !b || *a != *b || *a > 1'000'000) return std::nullopt;
+  return static_cast<int>(*a);
+}
+
 std::optional<ProcessSample> sample_process(pid_t pid) {
   const std::filesystem::path dir = "/proc/" + std::to_string(pid);
   const auto stat = read_file(dir / "stat");
@@ -83,6 +103,7 @@ std::optional<ProcessSample> sample_process(pid_t pid) {
   sample.cpu_seconds = static_cast<double>(*ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
   if (const auto status = read_file(dir / "status")) {
     sample.rss_kib = status_rss_kib(*status).value_or(-1);
+    sample.only_cpu = status_only_cpu(*status).value_or(-1);
   }
   std::error_code ec;
   std::int64_t run_ns = 0;

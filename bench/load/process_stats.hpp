@@ -24,6 +24,9 @@ struct ProcessSample {
   std::int64_t wait_ns = -1;
   // VmRSS from /proc/PID/status, in KiB. -1 when unavailable.
   std::int64_t rss_kib = -1;
+  // The one CPU the process may run on (taskset -c N), from Cpus_allowed_list in the same file;
+  // -1 when it may run on several, or unknown.
+  int only_cpu = -1;
 };
 
 // nullopt when the process does not exist (any more).
@@ -43,6 +46,10 @@ std::optional<SchedStat> parse_schedstat(std::string_view text);
 
 // VmRSS in KiB from the text of /proc/PID/status; nullopt when absent.
 std::optional<std::int64_t> status_rss_kib(std::string_view status);
+
+// The CPU of "Cpus_allowed_list:\tN" (or "N-N") in the text of /proc/PID/status; nullopt when
+// the list allows several CPUs or is absent.
+std::optional<int> status_only_cpu(std::string_view status);
 
 // The three load averages of /proc/loadavg, e.g. "0.52 1.10 2.03"; "?" when unreadable.
 std::string load_average();

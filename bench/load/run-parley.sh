@@ -48,7 +48,7 @@ TOOL_CPU=${TOOL_CPU:-1}
 PERF=${PERF:-0}
 PERF_OPTS=${PERF_OPTS:--g}
 work=${WORK:-$build/load-work}
-password=parley-load-password
+password="parley-load-password"
 members=$((CONTACTS + 1))
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -231,4 +231,4 @@ for line in sys.stdin:
         print("| %s | %s | %s |" % (name, label, value))
         name = ""
 '
-exit $status
+exit "$status"

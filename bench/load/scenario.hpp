@@ -40,12 +40,21 @@ struct Options {
   bool fetch_roster = true;
   // The server's process, for its CPU time and memory; 0 when not given.
   pid_t server_pid = 0;
+  // A second server (server B), for the messages scenario across two federated servers: port2
+  // 0 means none. Half the clients log in to it, as PREFIX2<first>… on domain2 (layout.hpp).
+  std::string host2 = "127.0.0.1";
+  std::uint16_t port2 = 0;
+  std::string domain2;
+  std::string users2;  // empty: the same prefix as on server A
+  pid_t server2_pid = 0;
+  bool two_servers() const { return port2 != 0; }
 
   std::string scenario;
   // messages
   std::size_t clients = 200;
   std::size_t window = 4;
   bool random_partner = false;
+  bool both_directions = false;  // two servers: B's clients send to A's too
   double warmup_seconds = 2;
   double seconds = 10;
   double drain_seconds = 10;
