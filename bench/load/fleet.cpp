@@ -62,6 +62,10 @@ asio::awaitable<void> Fleet::connect(std::size_t count, StanzaHandler on_stanza,
   on_failure_ = std::move(on_failure);
   clients_.resize(count);
   roster_items_.assign(count, 0);
+  rosters_.assign(keep_rosters_ ? count : 0, {});
+  timing_.assign(count, {});
+  failed_logins_ = 0;
+  login_errors_.clear();
   next_ = 0;
   workers_done_ = 0;
   const auto start = Clock::now();
@@ -78,7 +82,13 @@ asio::awaitable<void> Fleet::connect(std::size_t count, StanzaHandler on_stanza,
   if (error_) std::rethrow_exception(error_);
   char took[32];
   std::snprintf(took, sizeof took, "%.1f", login_seconds_);
-  progress(std::to_string(count) + " clients logged in and available in " + took + " s");
+  if (failed_logins_ > 0) {
+    progress(std::to_string(count - failed_logins_) + " of " + std::to_string(count) +
+             " clients logged in and available in " + took + " s; " +
+             std::to_string(failed_logins_) + " could not log in");
+  } else {
+    progress(std::to_string(count) + " clients logged in and available in " + took + " s");
+  }
 }
 
 asio::awaitable<void> Fleet::login_worker(std::size_t count) {
@@ -97,18 +107,33 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
       *timed_out = true;
       client->abort();
     });
+    timing_[i].started_ns = now_ns();
+    std::string error;
     try {
       co_await client->login();
-      if (o.fetch_roster) roster_items_[i] = co_await client->fetch_roster();
+      if (o.fetch_roster) {
+        std::vector<RosterItem>* items = keep_rosters_ ? &rosters_[i] : nullptr;
+        roster_items_[i] = co_await client->fetch_roster(items);
+      }
     } catch (const ClientError& e) {
-      if (!*timed_out) throw;
-      throw ClientError(std::string(e.what()) + " (no answer within --login-timeout " +
-                        seconds_text(o.login_timeout_seconds) + " s)");
+      error = e.what();
+      if (*timed_out) {
+        error +=
+            " (no answer within --login-timeout " + seconds_text(o.login_timeout_seconds) + " s)";
+      }
     }
     timer.cancel();
+    if (!error.empty()) {
+      if (!tolerate_failures_) throw ClientError(error);
+      client->abort();
+      ++failed_logins_;
+      if (login_errors_.size() < 5) login_errors_.push_back(error);
+      continue;
+    }
     client->start([this, i](const xml::Element& e) { on_stanza_(i, e); },
                   [this, i](const std::string& what) { on_failure_(i, what); });
     client->send("<presence/>");
+    timing_[i].available_ns = now_ns();
   }
 }
 

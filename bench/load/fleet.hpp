@@ -1,7 +1,8 @@
 // The clients of one scenario: logs in accounts PREFIX<first>…, a bounded number at a time,
 // then each asks for its roster, starts receiving and sends initial presence (RFC 6121 §4.2),
-// as a real client does; with two servers, each client on the server its Layout says. Also the
-// one way a scenario waits: Wakeup.
+// as a real client does; with two servers, each client on the server its Layout says. It times
+// each login and, when asked, keeps the rosters and counts failed logins instead of stopping.
+// Also the one way a scenario waits: Wakeup.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bench/load/layout.hpp"
@@ -64,8 +66,16 @@ class Fleet {
   // Without it every client logs in to the one server, client i as account first+i.
   void place(const Layout& layout) { layout_ = layout; }
 
+  // Before connect(): a client that cannot log in (or times out) is counted and closed, and the
+  // others go on (failed_logins(), login_failed(i)), rather than connect() throwing. For the
+  // scenarios that measure logins themselves (`logins`, `idle`).
+  void tolerate_login_failures() { tolerate_failures_ = true; }
+  // Before connect(): keep every client's roster items (roster(i)), not only their number.
+  void keep_rosters() { keep_rosters_ = true; }
+
   // Logs in `count` clients (accounts first … first+count-1) and makes each available.
-  // Throws ClientError when one of them cannot log in.
+  // Throws ClientError when one of them cannot log in (unless tolerate_login_failures()).
+  // --login-concurrency clients are between connecting and sending initial presence at once.
   asio::awaitable<void> connect(std::size_t count, StanzaHandler on_stanza,
                                 FailureHandler on_failure);
 
@@ -73,6 +83,17 @@ class Fleet {
   std::size_t size() const { return clients_.size(); }
   // Roster items client i received at login.
   std::size_t roster_items(std::size_t i) const { return roster_items_[i]; }
+  // Those items; empty unless keep_rosters() was called.
+  const std::vector<RosterItem>& roster(std::size_t i) const { return rosters_[i]; }
+  // now_ns() when client i started connecting, and when it had sent initial presence (0 when
+  // its login failed).
+  std::int64_t login_started_ns(std::size_t i) const { return timing_[i].started_ns; }
+  std::int64_t available_ns(std::size_t i) const { return timing_[i].available_ns; }
+  // With tolerate_login_failures(): whether client i could not log in, how many could not, and
+  // the first few reasons.
+  bool login_failed(std::size_t i) const { return timing_[i].available_ns == 0; }
+  std::size_t failed_logins() const { return failed_logins_; }
+  const std::vector<std::string>& login_errors() const { return login_errors_; }
   // The bare JID of client i (PREFIX<first+i>@domain with one server), for addressing.
   std::string bare_jid(std::size_t i) const;
   double login_seconds() const { return login_seconds_; }
@@ -90,6 +111,16 @@ class Fleet {
   std::optional<Layout> layout_;
   std::vector<std::shared_ptr<XmppClient>> clients_;
   std::vector<std::size_t> roster_items_;
+  std::vector<std::vector<RosterItem>> rosters_;
+  struct Timing {
+    std::int64_t started_ns = 0;
+    std::int64_t available_ns = 0;
+  };
+  std::vector<Timing> timing_;
+  bool tolerate_failures_ = false;
+  bool keep_rosters_ = false;
+  std::size_t failed_logins_ = 0;
+  std::vector<std::string> login_errors_;
   StanzaHandler on_stanza_;
   FailureHandler on_failure_;
   std::size_t next_ = 0;

@@ -1,5 +1,6 @@
 // Unit tests of parley-load's arithmetic: if these are wrong, every figure it prints is wrong.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -10,9 +11,11 @@
 #include <vector>
 
 #include "bench/load/body_codec.hpp"
+#include "bench/load/connection_memory.hpp"
 #include "bench/load/latency.hpp"
 #include "bench/load/layout.hpp"
 #include "bench/load/process_stats.hpp"
+#include "bench/load/rate_schedule.hpp"
 #include "bench/load/report.hpp"
 #include "bench/load/saturation.hpp"
 
@@ -320,6 +323,74 @@ TEST(ReportTest, JsonEscapesControlCharacters) {
                                     "b",
                                     3)),
             "\"a\\u0001b\"");
+}
+
+TEST(RateScheduleTest, SpreadsTheRateEvenlyOverTheSenders) {
+  // 1000/s over 4 senders: one message every ms, round-robin; each sender every 4 ms.
+  const RateSchedule s(1000, 4);
+  for (std::uint64_t g = 0; g < 12; ++g) {
+    EXPECT_EQ(s.due_at(g), static_cast<std::int64_t>(g) * 1'000'000) << g;
+    EXPECT_EQ(s.sender(g), g % 4) << g;
+    EXPECT_EQ(s.nth_of_sender(g), g / 4) << g;
+  }
+  EXPECT_DOUBLE_EQ(s.sender_interval_seconds(), 0.004);
+}
+
+TEST(RateScheduleTest, CountsWhatIsDueIncludingTheMessageAtTheStart) {
+  const RateSchedule s(1000, 3);
+  EXPECT_EQ(s.due_by(-1), 0u);
+  EXPECT_EQ(s.due_by(0), 1u);  // message 0 is due at once
+  EXPECT_EQ(s.due_by(999'999), 1u);
+  EXPECT_EQ(s.due_by(1'000'000), 2u);
+  EXPECT_EQ(s.due_by(1'000'000'000), 1001u);  // one second: 1000 after the first
+}
+
+TEST(RateScheduleTest, LateToolSendsEverythingDueAtOnce) {
+  // Waking 50 ms late at 20,000/s: the 1,001 messages due by then, none skipped.
+  const RateSchedule s(20000, 200);
+  EXPECT_EQ(s.due_by(50'000'000), 1001u);
+  EXPECT_EQ(s.due_at(1000), 50'000'000);
+}
+
+TEST(RateScheduleTest, DueByAndDueAtAgreeAtEveryBoundary) {
+  // Rates whose interval is not a whole number of nanoseconds: rounding must never make a
+  // message due twice or skip one.
+  for (double rate : {3.0, 7.0, 20000.0, 33333.0, 0.3}) {
+    const RateSchedule s(rate, 7);
+    for (std::uint64_t g = 1; g < 5000; g += 37) {
+      const std::int64_t at = s.due_at(g);
+      EXPECT_EQ(s.due_by(at), g + 1) << rate << " " << g;
+      EXPECT_EQ(s.due_by(at - 1), g) << rate << " " << g;
+    }
+  }
+}
+
+TEST(RateScheduleTest, RefusesNoRateAndNoSenders) {
+  EXPECT_THROW(RateSchedule(0, 1), std::invalid_argument);
+  EXPECT_THROW(RateSchedule(-5, 1), std::invalid_argument);
+  EXPECT_THROW(RateSchedule(std::nan(""), 1), std::invalid_argument);
+  EXPECT_THROW(RateSchedule(100, 0), std::invalid_argument);
+}
+
+TEST(ConnectionMemoryTest, GrowthPerConnection) {
+  EXPECT_DOUBLE_EQ(kib_per_connection(10'000, 60'000, 5000), 10.0);
+  EXPECT_DOUBLE_EQ(kib_per_connection(10'000, 10'300, 200), 1.5);
+  EXPECT_DOUBLE_EQ(kib_per_connection(10'000, 9'000, 100), -10.0);  // memory given back
+}
+
+TEST(ConnectionMemoryTest, UnknownWithoutSamplesOrConnections) {
+  EXPECT_TRUE(std::isnan(kib_per_connection(-1, 60'000, 5000)));
+  EXPECT_TRUE(std::isnan(kib_per_connection(10'000, -1, 5000)));
+  EXPECT_TRUE(std::isnan(kib_per_connection(10'000, 60'000, 0)));
+}
+
+TEST(ConnectionMemoryTest, DescriptorsLeaveRoomBeyondTheSockets) {
+  EXPECT_TRUE(descriptors_suffice(5000, 65536));
+  EXPECT_TRUE(descriptors_suffice(5000, 5000 + kSpareDescriptors));
+  EXPECT_FALSE(descriptors_suffice(5000, 5000 + kSpareDescriptors - 1));
+  EXPECT_FALSE(descriptors_suffice(5000, 1024));
+  EXPECT_FALSE(descriptors_suffice(2000, 1024));  // more clients than the limit: no underflow
+  EXPECT_TRUE(descriptors_suffice(1'000'000, RLIM_INFINITY));
 }
 
 }  // namespace

@@ -1,8 +1,16 @@
 // parley-load: a load generator for XMPP servers (c2s), to measure Parley and to compare it with
 // Prosody and ejabberd under the same load. Every client is a standard RFC 6120/6121 client
-// (xmpp_client.hpp); the scenarios are listed in scenario.hpp and described by --help.
+// (xmpp_client.hpp); the scenarios (messages, presence, logins, idle, subscribe) are listed in
+// scenario.hpp and described by --help.
 //
 //   parley-load --scenario messages --port 5222 --users load --password secret --server-pid PID
+//   parley-load --scenario messages --rate 20000 ...      (open loop: fixed offered load)
+//   parley-load --scenario logins --clients 1000 ...      (the login storm)
+//   parley-load --scenario idle --clients 5000 ...        (server memory per idle connection)
+//   parley-load --scenario subscribe --users pres --contacts 500 ...   (then --scenario presence)
+//
+// It raises its own open-file limit (RLIMIT_NOFILE) to the hard limit at start: one socket per
+// client.
 //
 // Across two federated servers (A at --host:--port, B at --host2:--port2):
 //
@@ -13,6 +21,8 @@
 // Output: a table per scenario, then one JSON line per scenario (starting with '{'). Exit status
 // 0 when every figure is valid, 1 when messages were lost or errors occurred (the reasons go to
 // standard error), 2 for bad options or clients that could not log in.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -27,9 +37,19 @@ namespace {
 namespace load = parley::load;
 namespace asio = boost::asio;
 
+// One socket per client: thousands of clients need more descriptors than the usual soft limit
+// of 1024. Raising the soft limit up to the hard one needs no privilege.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  raise_descriptor_limit();
   load::Options o;
   CLI::App app{
       "parley-load: drives many XMPP clients (STARTTLS, SASL, bind, roster, presence) against a "
@@ -62,8 +82,10 @@ int main(int argc, char** argv) {
                "Write what a client queued while handling one read together (several stanzas per "
                "TLS record and send(), like a bot sending in bulk) rather than each stanza at once "
                "(like a person's client)");
-  app.add_option("--login-concurrency", o.login_concurrency, "Logins in progress at once")
-      ->capture_default_str();
+  app.add_option("--login-concurrency", o.login_concurrency,
+                 "Logins in progress at once (from connecting until initial presence is sent)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--login-timeout", o.login_timeout_seconds,
                  "Seconds one client may take to log in and get its roster")
       ->capture_default_str();
@@ -93,29 +115,44 @@ int main(int argc, char** argv) {
                 "B's clients send to their partners on A as well (default: A to B only)")
       ->needs(port2);
 
-  auto* msg = app.add_option_group("messages", "Scenario 'messages'");
+  auto* msg = app.add_option_group("messages",
+                                   "Scenario 'messages' (--clients, --seconds: also "
+                                   "'logins' and 'idle')");
   msg->add_option("--clients", o.clients,
-                  "Clients online, each sending and receiving (with two servers: an even number, "
-                  "half on each; B's only receive unless --both-directions)")
+                  "messages: clients online, each sending and receiving (with two servers: an "
+                  "even number, half on each; B's only receive unless --both-directions); "
+                  "logins, idle: clients that log in")
       ->capture_default_str();
-  msg->add_option("--window", o.window, "Messages each sender keeps in flight")
+  msg->add_option("--window", o.window,
+                  "Messages each sender keeps in flight (closed loop; ignored with --rate)")
       ->capture_default_str();
+  msg->add_option("--rate", o.rate,
+                  "Open loop: send this many messages per second in all, spread evenly over the "
+                  "senders on a fixed schedule, whether or not earlier ones have arrived "
+                  "(--window is ignored); one due while parley-load is late goes out at once. "
+                  "Latency counts from the moment each message is handed to its client's socket "
+                  "writer, not from its scheduled time (the lateness is reported as send_lag)")
+      ->check(CLI::PositiveNumber);
   msg->add_flag("--random-partner", o.random_partner,
                 "Send each message to a random other client (default: client i to i+1); with two "
                 "servers, to a random client of the other server (default: its partner)");
   msg->add_option("--warmup", o.warmup_seconds, "Seconds of traffic before measuring")
       ->capture_default_str();
-  msg->add_option("--seconds", o.seconds, "Seconds measured")->capture_default_str();
+  msg->add_option("--seconds", o.seconds,
+                  "messages: seconds measured; idle: seconds the connections stay open, silent, "
+                  "before the server's memory is read")
+      ->capture_default_str();
   msg->add_option("--drain", o.drain_seconds,
                   "Seconds the messages in flight get to arrive after the measurement; any "
                   "still missing then are lost and fail the run")
       ->capture_default_str();
   msg->add_option("--seed", o.seed, "Seed for --random-partner")->capture_default_str();
 
-  auto* pres = app.add_option_group("presence", "Scenario 'presence'");
+  auto* pres = app.add_option_group("presence", "Scenarios 'presence' and 'subscribe'");
   pres->add_option("--contacts", o.contacts,
-                   "Online contacts of the user (accounts after the first; all subscribed to "
-                   "each other)")
+                   "Online contacts of the user (the accounts after the first). presence: each "
+                   "must be subscribed to the user's presence (with Parley a shared roster group; "
+                   "elsewhere run --scenario subscribe first)")
       ->capture_default_str();
   pres->add_option("--changes", o.changes, "Presence changes measured")->capture_default_str();
   pres->add_option("--change-timeout", o.change_timeout_seconds,
@@ -123,6 +160,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   pres->add_option("--change-gap", o.change_gap_seconds,
                    "Seconds to wait after a change has reached everyone")
+      ->capture_default_str();
+  pres->add_option("--subscribe-timeout", o.subscribe_timeout_seconds,
+                   "subscribe: seconds every contact's subscription may take")
       ->capture_default_str();
   app.add_option("--settle", o.settle_seconds,
                  "After login, wait until no stanza has arrived for this many seconds")

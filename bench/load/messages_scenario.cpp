@@ -12,12 +12,25 @@
 // the right client, in order per sender and recipient (RFC 6120 §10.1); anything else is a
 // problem that fails the run.
 //
+// With --rate R the load is open-loop instead: R messages per second in all, on a fixed schedule
+// spread evenly over the senders (rate_schedule.hpp), whether or not earlier ones have arrived;
+// --window is then unused. A message due while parley-load is late goes out at once. The body
+// carries the time the message was handed to the client's writer (not its scheduled time), so
+// latency does not include parley-load's own lateness, which is reported on its own
+// (send_lag_*). This compares servers' latency at the same offered load.
+//
 // Across two federated servers (--port2 …, layout.hpp): half the clients log in to server A,
 // half to server B; client k of A writes to client k of B (and, with --both-directions, B's to
 // A's), so each message goes sender → A → s2s → B → recipient, and counts only once the
 // recipient on the other server has it. Both servers' CPU time is measured.
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
+#include <limits>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
@@ -26,6 +39,7 @@
 #include "bench/load/fleet.hpp"
 #include "bench/load/latency.hpp"
 #include "bench/load/layout.hpp"
+#include "bench/load/rate_schedule.hpp"
 #include "bench/load/server_meter.hpp"
 #include "xml/namespaces.hpp"
 
@@ -52,12 +66,19 @@ class MessagesRun {
                     : Layout::single(context.options.clients)),
         fleet_(context),
         wakeup_(context.executor),
+        rate_timer_(context.executor),
         rng_(context.options.seed) {}
 
   asio::awaitable<Outcome> run() {
     const std::size_t m = layout_.clients();
     if (options_.window < 1) throw std::invalid_argument("--window must be at least 1");
     senders_.resize(m);
+    if (open_loop()) {
+      for (std::size_t i = 0; i < m; ++i) {
+        if (layout_.sends(i)) sending_.push_back(i);
+      }
+      schedule_.emplace(options_.rate, sending_.size());
+    }
     fleet_.place(layout_);
     for (std::size_t i = 0; i < m; ++i) to_.push_back(fleet_.bare_jid(i));
     const Snapshot start = take_snapshot();
@@ -68,7 +89,15 @@ class MessagesRun {
     login_ = interval(start, take_snapshot());
 
     phase_ = Phase::Warmup;
-    for (std::size_t i = 0; i < m; ++i) pump(i);
+    if (open_loop()) {
+      asio::co_spawn(rate_timer_.get_executor(), rate_loop(), [this](std::exception_ptr e) {
+        if (e && !rate_error_) rate_error_ = e;
+        rate_loop_done_ = true;
+        wakeup_.notify();
+      });
+    } else {
+      for (std::size_t i = 0; i < m; ++i) pump(i);
+    }
     co_await sleep_until(Clock::now() + seconds(options_.warmup_seconds));
 
     progress("measuring");
@@ -78,6 +107,12 @@ class MessagesRun {
     const Snapshot after = take_snapshot();
     phase_ = Phase::Drain;
     progress("measured; draining");
+    if (open_loop()) {
+      rate_timer_.cancel();
+      const std::function<bool()> stopped = [this] { return rate_loop_done_; };
+      co_await wakeup_.wait_for(stopped, Clock::time_point::max());
+      if (rate_error_) std::rethrow_exception(rate_error_);
+    }
 
     const auto drain_start = Clock::now();
     co_await wakeup_.wait_for([this] { return in_flight_ == 0; },
@@ -119,24 +154,57 @@ class MessagesRun {
     return layout_.choice(sender, r(rng_));
   }
 
-  // Fills client i's window.
+  bool open_loop() const { return options_.rate > 0; }
+
+  // Sends one message from client i, stamped with the time it is handed to the client.
+  void send_message(std::size_t i) {
+    Sender& s = senders_[i];
+    MessageStamp stamp;
+    stamp.sender = static_cast<std::uint32_t>(i);
+    stamp.recipient = static_cast<std::uint32_t>(pick_recipient(i));
+    stamp.seq = s.state.size();
+    s.state.push_back(kInFlight);
+    ++s.in_flight;
+    ++in_flight_;
+    ++sent_;
+    if (phase_ == Phase::Measure) ++sent_measured_;
+    std::string xml = "<message type='chat' id='m" + std::to_string(stamp.seq) + "' to='" +
+                      to_[stamp.recipient] + "'><body>";
+    stamp.sent_ns = now_ns();
+    xml += encode_body(stamp);
+    xml += "</body></message>";
+    fleet_[i].send(xml);
+  }
+
+  // Closed loop: fills client i's window.
   void pump(std::size_t i) {
+    if (open_loop()) return;
     if (phase_ != Phase::Warmup && phase_ != Phase::Measure) return;
     if (!layout_.sends(i)) return;
-    Sender& s = senders_[i];
-    XmppClient& client = fleet_[i];
-    while (s.in_flight < options_.window && !client.closed()) {
-      MessageStamp stamp;
-      stamp.sender = static_cast<std::uint32_t>(i);
-      stamp.recipient = static_cast<std::uint32_t>(pick_recipient(i));
-      stamp.seq = s.state.size();
-      stamp.sent_ns = now_ns();
-      s.state.push_back(kInFlight);
-      ++s.in_flight;
-      ++in_flight_;
-      ++sent_;
-      client.send("<message type='chat' id='m" + std::to_string(stamp.seq) + "' to='" +
-                  to_[stamp.recipient] + "'><body>" + encode_body(stamp) + "</body></message>");
+    while (senders_[i].in_flight < options_.window && !fleet_[i].closed()) send_message(i);
+  }
+
+  // Open loop: sends every message as the schedule makes it due, through warm-up and the
+  // measured interval, whatever has arrived.
+  asio::awaitable<void> rate_loop() {
+    const Clock::time_point start = Clock::now();
+    const std::int64_t start_ns = now_ns();
+    std::uint64_t next = 0;
+    while (phase_ == Phase::Warmup || phase_ == Phase::Measure) {
+      const std::uint64_t due = schedule_->due_by(now_ns() - start_ns);
+      for (; next < due; ++next) {
+        const std::size_t i = sending_[schedule_->sender(next)];
+        if (fleet_[i].closed()) {
+          ++unsent_;  // its stream failed, which is an error already
+          continue;
+        }
+        send_message(i);
+        if (phase_ == Phase::Measure) {
+          send_lag_.add(now_ns() - (start_ns + schedule_->due_at(next)));
+        }
+      }
+      rate_timer_.expires_at(start + std::chrono::nanoseconds(schedule_->due_at(next)));
+      co_await rate_timer_.async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled: drain
     }
   }
 
@@ -252,7 +320,15 @@ class MessagesRun {
     r.add("clients", two ? "clients online (half on each server)" : "clients online",
           i64(options_.clients));
     r.add("senders", "clients sending", i64(layout_.senders()));
-    r.add("window", "messages in flight per sender", i64(options_.window));
+    r.add("load", "offered load",
+          std::string(open_loop() ? "open loop (--rate, fixed schedule)"
+                                  : "closed loop (--window in flight per sender)"));
+    if (open_loop()) {
+      r.add("per_sender_interval_ms", "one sender's interval between messages",
+            1000 * schedule_->sender_interval_seconds(), 3, "ms");
+    } else {
+      r.add("window", "messages in flight per sender", i64(options_.window));
+    }
     r.add("pairing", "recipient",
           std::string(options_.random_partner ? "random"
                       : two                   ? "partner on the other server"
@@ -268,6 +344,10 @@ class MessagesRun {
               : login_.server_cpu_ns_seconds,
           3, "s");
     r.section("results (measured interval)");
+    r.add("offered_msgs_per_s", "offered messages/s (--rate)",
+          open_loop() ? options_.rate : std::numeric_limits<double>::quiet_NaN(), 1);
+    r.add("sent_msgs_per_s", "sent messages/s",
+          static_cast<double>(sent_measured_) / in.wall_seconds, 0);
     r.add("delivered", "messages delivered", i64(measured_));
     r.add("msgs_per_s", "delivered messages/s", static_cast<double>(measured_) / in.wall_seconds,
           0);
@@ -276,6 +356,11 @@ class MessagesRun {
     r.add("latency_p99_ms", "end-to-end latency p99", ms(lat.p99), 2, "ms");
     r.add("latency_max_ms", "end-to-end latency max", ms(lat.max), 2, "ms");
     r.add("latency_mean_ms", "end-to-end latency mean", lat.mean / 1e6, 2, "ms");
+    if (open_loop()) {
+      const LatencySummary lag = send_lag_.summary();
+      r.add("send_lag_p99_ms", "parley-load behind its schedule, p99", ms(lag.p99), 2, "ms");
+      r.add("send_lag_max_ms", "parley-load behind its schedule, max", ms(lag.max), 2, "ms");
+    }
     add_cpu_per_unit(r, "server_cpu_ms_per_1000_msgs", "server CPU per 1,000 messages", in,
                      static_cast<double>(measured_) / 1000.0);
     r.add("msgs_per_server_cpu_s",
@@ -299,6 +384,7 @@ class MessagesRun {
     r.add("misdelivered", "  of which to the wrong client", i64(misdelivered_));
     r.add("duplicates", "  of which duplicates", i64(duplicates_));
     r.add("reordered", "  of which out of order", i64(reordered_));
+    if (open_loop()) r.add("unsent", "due to a client whose stream had failed", i64(unsent_));
     r.add("drain_s", "drain time", drain_seconds, 2, "s");
     add_machine_rows(r, before, after);
 
@@ -328,7 +414,16 @@ class MessagesRun {
   Layout layout_;
   Fleet fleet_;
   Wakeup wakeup_;
+  asio::steady_timer rate_timer_;
   std::mt19937_64 rng_;
+  // Open loop (--rate): the clients that send, the schedule, and how late the tool was.
+  std::vector<std::size_t> sending_;
+  std::optional<RateSchedule> schedule_;
+  bool rate_loop_done_ = false;
+  std::exception_ptr rate_error_;
+  LatencySamples send_lag_;
+  std::uint64_t unsent_ = 0;
+  std::uint64_t sent_measured_ = 0;
   std::vector<std::string> to_;
   std::vector<Sender> senders_;
   std::unordered_map<std::uint64_t, std::uint64_t> next_seq_;  // (sender, recipient) → next seq

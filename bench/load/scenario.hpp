@@ -1,7 +1,10 @@
 // parley-load's scenarios and what they share: the options, the context a scenario runs in and
 // the table of scenarios. A scenario is one coroutine that connects its clients, measures, and
-// returns a Report plus the problems that make the run invalid (lost messages, errors). Adding
-// one (`logins`, `idle`) is a new file with a run_*() function and a line in scenarios().
+// returns a Report plus the problems that make the run invalid (lost messages, errors). The
+// scenarios: `messages` (chat throughput and latency, closed or open loop), `presence` (one
+// presence change to many contacts), `logins` (the login storm), `idle` (memory per idle
+// connection) and `subscribe` (a set-up step: contacts subscribed to a user, RFC 6121 §3.1).
+// Adding one is a new file with a run_*() function and a line in scenarios().
 #pragma once
 
 #include <sys/types.h>
@@ -53,18 +56,23 @@ struct Options {
   // messages
   std::size_t clients = 200;
   std::size_t window = 4;
+  // Open loop: messages per second in all, on a fixed schedule (rate_schedule.hpp); 0 means
+  // closed loop (`window` in flight per sender).
+  double rate = 0;
   bool random_partner = false;
   bool both_directions = false;  // two servers: B's clients send to A's too
   double warmup_seconds = 2;
-  double seconds = 10;
+  double seconds = 10;  // messages: measured; idle: the connections held
   double drain_seconds = 10;
   std::uint64_t seed = 1;
-  // presence
+  // presence, subscribe
   std::size_t contacts = 500;
   std::size_t changes = 20;
   double change_timeout_seconds = 10;
   double change_gap_seconds = 0.2;
   double settle_seconds = 1;
+  // subscribe
+  double subscribe_timeout_seconds = 60;
 };
 
 struct Context {
@@ -90,5 +98,8 @@ std::span<const ScenarioInfo> scenarios();
 
 asio::awaitable<Outcome> run_messages(Context& context);
 asio::awaitable<Outcome> run_presence(Context& context);
+asio::awaitable<Outcome> run_logins(Context& context);
+asio::awaitable<Outcome> run_idle(Context& context);
+asio::awaitable<Outcome> run_subscribe(Context& context);
 
 }  // namespace parley::load

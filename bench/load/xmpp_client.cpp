@@ -260,7 +260,7 @@ asio::awaitable<void> XmppClient::authenticate(const xml::Element& features) {
   if (!verified) throw ClientError("the server's SCRAM signature is wrong or missing");
 }
 
-asio::awaitable<std::size_t> XmppClient::fetch_roster() {
+asio::awaitable<std::size_t> XmppClient::fetch_roster(std::vector<RosterItem>* items) {
   try {
     co_await write_now("<iq type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>");
     for (;;) {
@@ -273,7 +273,16 @@ asio::awaitable<std::size_t> XmppClient::fetch_roster() {
       }
       if (iq.attr("id") != "roster-1") continue;
       if (iq.attr("type") != "result") throw ClientError("roster get refused");
-      co_return iq.child("query", kRoster).child_count();
+      const xml::Element query = iq.child("query", kRoster);
+      if (items) {
+        items->clear();
+        for (xml::Element item : query.children()) {
+          if (item.name() != "item") continue;
+          items->push_back({std::string(item.attr("jid")), std::string(item.attr("subscription")),
+                            item.attr("ask") == "subscribe"});
+        }
+      }
+      co_return query.child_count();
     }
   } catch (const ClientError& e) {
     throw ClientError(account_.username + ": roster: " + e.what());
@@ -311,6 +320,10 @@ asio::awaitable<void> XmppClient::read_loop(std::shared_ptr<XmppClient> /*self*/
           }
           if (root.name() == "iq" && (root.attr("type") == "get" || root.attr("type") == "set")) {
             answer_iq(root);
+            const xml::Element payload = root.first_child();
+            const bool roster_push =
+                root.attr("type") == "set" && payload && payload.is("query", kRoster);
+            if (roster_push && on_stanza_) on_stanza_(root);
           } else if (on_stanza_) {
             on_stanza_(root);
           }

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "xml/element.hpp"
 #include "xml/stream_parser.hpp"
@@ -46,6 +47,14 @@ struct Account {
   bool batch_writes = false;
 };
 
+// One <item/> of a roster (RFC 6121 §2.1.2): the contact's JID, the subscription state
+// ("none", "to", "from", "both") and whether a subscription request is pending (ask='subscribe').
+struct RosterItem {
+  std::string jid;
+  std::string subscription;
+  bool ask = false;
+};
+
 // Anything that stops a client from logging in or from staying connected.
 class ClientError : public std::runtime_error {
  public:
@@ -54,8 +63,8 @@ class ClientError : public std::runtime_error {
 
 class XmppClient : public std::enable_shared_from_this<XmppClient> {
  public:
-  // A stanza received after start(): <message/>, <presence/> or <iq/> (IQ pings are answered
-  // here and not passed on).
+  // A stanza received after start(): <message/>, <presence/> or <iq/>. IQ gets and sets are
+  // answered here; of those only roster pushes (RFC 6121 §2.1.6) are passed on, after the answer.
   using StanzaHandler = std::function<void(const xml::Element&)>;
   // Called at most once, when the stream fails after start(): a stream error from the server,
   // the server closing the stream or the connection, unparsable XML. Not called after finish().
@@ -66,9 +75,9 @@ class XmppClient : public std::enable_shared_from_this<XmppClient> {
   // Connects and logs in: stream, STARTTLS, SASL, restart, bind (and session if required).
   // Throws ClientError saying which step failed and how.
   asio::awaitable<void> login();
-  // Roster get; returns the number of items. Throws ClientError. REQUIRES: login() succeeded,
-  // start() not yet called.
-  asio::awaitable<std::size_t> fetch_roster();
+  // Roster get; returns the number of items and, when `items` is given, stores them there.
+  // Throws ClientError. REQUIRES: login() succeeded, start() not yet called.
+  asio::awaitable<std::size_t> fetch_roster(std::vector<RosterItem>* items = nullptr);
 
   // From now on every stanza received goes to `on_stanza`. Sends nothing by itself.
   void start(StanzaHandler on_stanza, FailureHandler on_failure);
