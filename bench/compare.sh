@@ -17,7 +17,8 @@
 #   SCENARIOS ["logins idle messages rate presence"]  SERVER_CPU [0]  TOOL_CPU [1]
 #   LOGINS [1000] LOGIN_CONCURRENCY [20]  IDLE [5000] IDLE_SECONDS [5]
 #   CLIENTS [200] WINDOW [4] DURATION [10: seconds measured] WARMUP [2]  RATE [2000: msgs/s offered, open loop]
-#   CONTACTS [500] CHANGES [20]  SCENARIO_TIMEOUT [900 s per parley-load run]  NO_BUILD [0]
+#   CONTACTS [500] CHANGES [20]  SCENARIO_TIMEOUT [900 s per parley-load run]
+#   NO_BUILD [0; 1 uses $BUILD as it is]  PARLEY_LOAD, PARLEY_RELAY [other binaries, for testing]
 #
 # Servers: Parley 127.0.0.41, Prosody .42, ejabberd .43, relay .44, all c2s STARTTLS on 5222,
 # domain localhost, one self-signed P-256 certificate, accounts u1..uN with one password.

@@ -71,11 +71,19 @@ def parse_args():
     return a
 
 
+def die_with_parent():
+    """In the child before exec: SIGKILL when this script dies, even by SIGKILL (the servers'
+    leftovers are stopped by the next run; a parley-load left running would load core 1)."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 # --- parley-load --------------------------------------------------------------------------------
 class Tool:
     def __init__(self, args):
         self.args = args
-        self.binary = os.path.join(args.build, "bench", "load", "parley-load")
+        self.binary = os.environ.get("PARLEY_LOAD") or \
+            os.path.join(args.build, "bench", "load", "parley-load")
         self.proc = None
 
     def base(self, server):
@@ -112,7 +120,8 @@ class Tool:
         out_path = os.path.join(logs, log_prefix + ".out")
         err_path = os.path.join(logs, log_prefix + ".err")
         with open(out_path, "w") as out, open(err_path, "w") as err:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                         preexec_fn=die_with_parent)
             try:
                 rc = self.proc.wait(timeout=self.args.timeout)
             except subprocess.TimeoutExpired:
@@ -151,13 +160,26 @@ def say(text=""):
     print(text, flush=True)
 
 
+def subscribed(directory, prefix, contacts):
+    """An earlier run subscribed this many contacts or more to PREFIX1."""
+    head = "subscribed-%s1-" % prefix
+    for name in os.listdir(directory):
+        if name.startswith(head) and name.endswith(".done"):
+            try:
+                if int(name[len(head):-len(".done")]) >= contacts:
+                    return True
+            except ValueError:
+                pass
+    return False
+
+
 def setup(server, tool, args):
     """Accounts (once), a login check on the last two, and the rosters for `presence` (the
     `subscribe` scenario, once): the state stays in WORK for later runs."""
     prefix, count, _ = server.accounts
     sub_marker = os.path.join(server.dir, "subscribed-%s1-%d.done" % (prefix, args.contacts))
     need_subscribe = "presence" in args.scenarios and server.scenarios is None and \
-        not os.path.exists(sub_marker)
+        not subscribed(server.dir, prefix, args.contacts)
     if server.accounts_ready() and not need_subscribe:
         return
     started = time.monotonic()
@@ -224,6 +246,20 @@ FIGURES = [
 ]
 
 
+def figure(result, key):
+    """A figure from parley-load's JSON. Server CPU comes from the per-thread schedstat sums
+    (nanoseconds) where the tool reports them (key + "_sched"; for logins the plain key already
+    is), not from utime+stime (clock ticks: 10 ms steps, too coarse for one presence change)."""
+    if result is None:
+        return None
+    if key == "msgs_per_server_cpu_s":
+        per_1000 = result.get("server_cpu_ms_per_1000_msgs_sched")
+        if isinstance(per_1000, (int, float)) and per_1000 > 0:
+            return 1e6 / per_1000
+    value = result.get(key + "_sched", result.get(key))
+    return value if isinstance(value, (int, float)) else None
+
+
 def median(values):
     values = [v for v in values if isinstance(v, (int, float))]
     return statistics.median(values) if values else None
@@ -234,10 +270,9 @@ def medians(runs, server_names, rounds):
     out = {}
     for server in server_names:
         for scenario, key, *_ in FIGURES:
-            values = [r["result"].get(key) for r in runs
-                      if r["server"] == server and r["scenario"] == scenario and r["ok"]
-                      and r["result"] is not None]
-            values = [v for v in values if isinstance(v, (int, float))]
+            values = [figure(r["result"], key) for r in runs
+                      if r["server"] == server and r["scenario"] == scenario and r["ok"]]
+            values = [v for v in values if v is not None]
             out[(server, scenario, key)] = (median(values), len(values))
     return out
 
@@ -285,6 +320,8 @@ def table(args, runs, server_objs, tried):
         "Medians of %d round(s). ↑ higher is better, ↓ lower is better. The ratio columns are "
         "oriented so that **> 1 means Parley is better** (Parley÷peer for ↑ figures, "
         "peer÷Parley for ↓ figures)." % args.rounds,
+        "Server CPU: the server process's threads' run time from /proc/PID/task/*/schedstat "
+        "over the measured interval (beam.smp for ejabberd, the Lua process for Prosody).",
         "\"fail\": the scenario failed in every round (see the log above and results.json); "
         "\"—\": not run for that server (the relay runs the messages scenarios only).",
     ]
@@ -343,6 +380,7 @@ def main():
     def terminate(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
     signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)  # also when started in the background (SIG_IGN)
     signal.signal(signal.SIGHUP, terminate)
 
     cert = servers.make_certificate(os.path.join(args.work, "cert"))
@@ -519,7 +557,8 @@ def summary(scenario, rec):
             "presence": ["to_all_p50_ms", "to_all_p99_ms", "server_cpu_ms_per_change"]}
     parts = []
     for k in keys.get(scenario, []):
-        v = r.get(k)
+        v = figure(r, k) if k.startswith("server_cpu") or k == "msgs_per_server_cpu_s" \
+            else r.get(k)
         if isinstance(v, float):
             v = "%.4g" % v
         parts.append("%s=%s" % (k, v))

@@ -183,7 +183,17 @@ class Server:
         return os.path.join(self.dir, "accounts-%s-%d.done" % (prefix, count))
 
     def accounts_ready(self):
-        return os.path.exists(self.accounts_marker())
+        """Made by an earlier run, this many or more."""
+        prefix, count, _ = self.accounts
+        head = "accounts-%s-" % prefix
+        for name in os.listdir(self.dir):
+            if name.startswith(head) and name.endswith(".done"):
+                try:
+                    if int(name[len(head):-len(".done")]) >= count:
+                        return True
+                except ValueError:
+                    pass
+        return False
 
     def create_accounts_offline(self):
         """Accounts written while the server is stopped (Parley, Prosody)."""
@@ -661,7 +671,8 @@ class Relay(Server):
     scenarios = ("messages", "rate")
 
     def binary(self):
-        return os.path.join(self.build, "bench", "relay", "parley-relay")
+        return os.environ.get("PARLEY_RELAY") or \
+            os.path.join(self.build, "bench", "relay", "parley-relay")
 
     def available(self):
         return os.access(self.binary(), os.X_OK)
