@@ -65,6 +65,7 @@ asio::awaitable<void> Fleet::connect(std::size_t count, StanzaHandler on_stanza,
   rosters_.assign(keep_rosters_ ? count : 0, {});
   timing_.assign(count, {});
   failed_logins_ = 0;
+  max_in_progress_ = 0;
   login_errors_.clear();
   next_ = 0;
   workers_done_ = 0;
@@ -108,6 +109,7 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
       client->abort();
     });
     timing_[i].started_ns = now_ns();
+    max_in_progress_ = std::max(max_in_progress_, ++in_progress_);
     std::string error;
     try {
       co_await client->login();
@@ -124,6 +126,7 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
     }
     timer.cancel();
     if (!error.empty()) {
+      --in_progress_;
       if (!tolerate_failures_) throw ClientError(error);
       client->abort();
       ++failed_logins_;
@@ -134,6 +137,7 @@ asio::awaitable<void> Fleet::login_worker(std::size_t count) {
                   [this, i](const std::string& what) { on_failure_(i, what); });
     client->send("<presence/>");
     timing_[i].available_ns = now_ns();
+    --in_progress_;
   }
 }
 

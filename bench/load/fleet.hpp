@@ -93,6 +93,8 @@ class Fleet {
   // the first few reasons.
   bool login_failed(std::size_t i) const { return timing_[i].available_ns == 0; }
   std::size_t failed_logins() const { return failed_logins_; }
+  // The most logins that were in progress at once (at most --login-concurrency).
+  std::size_t max_logins_in_progress() const { return max_in_progress_; }
   const std::vector<std::string>& login_errors() const { return login_errors_; }
   // The bare JID of client i (PREFIX<first+i>@domain with one server), for addressing.
   std::string bare_jid(std::size_t i) const;
@@ -120,6 +122,8 @@ class Fleet {
   bool tolerate_failures_ = false;
   bool keep_rosters_ = false;
   std::size_t failed_logins_ = 0;
+  std::size_t in_progress_ = 0;
+  std::size_t max_in_progress_ = 0;
   std::vector<std::string> login_errors_;
   StanzaHandler on_stanza_;
   FailureHandler on_failure_;

@@ -63,6 +63,8 @@ void LoginTiming::add_rows(Report& r) {
   const double wall = wall_seconds();
   r.add("logins", "clients logged in", static_cast<std::int64_t>(logins()));
   r.add("failed", "clients that could not log in", static_cast<std::int64_t>(failed()));
+  r.add("max_in_progress", "most logins in progress at once",
+        static_cast<std::int64_t>(fleet_.max_logins_in_progress()));
   r.add("login_until", "a login ends when",
         std::string(echoed_all() ? "the server sent its initial presence back"
                                  : "initial presence was sent (not every one came back)"));
