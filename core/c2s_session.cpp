@@ -4,10 +4,11 @@
 #include <spdlog/logger.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
@@ -27,6 +28,7 @@
 #include "core/server_state.hpp"
 #include "core/storage_bridge.hpp"
 #include "core/tls/server_contexts.hpp"
+#include "core/tls/tls_socket.hpp"
 #include "xml/element.hpp"
 #include "xml/namespaces.hpp"
 #include "xml/writer.hpp"
@@ -150,6 +152,8 @@ void C2sSession::start() {
     }
     self->close_socket();
   };
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);  // read_some() reads only what is there
   arm_auth_timeout();
   asio::co_spawn(
       socket_.get_executor(), [self] { return self->read_loop(); }, on_done);
@@ -170,17 +174,37 @@ void C2sSession::arm_auth_timeout() {
   });
 }
 
+// The bytes just read: one buffer for every session of the thread, since each session copies
+// what it read into its parser before it awaits anything.
+char* C2sSession::scratch() {
+  thread_local std::array<char, kReadBufferBytes> buffer;
+  return buffer.data();
+}
+
+asio::awaitable<std::pair<boost::system::error_code, std::size_t>> C2sSession::read_some() {
+  if (tls_) {
+    auto result = co_await tls_->read_some(scratch(), kReadBufferBytes);
+    co_return result;
+  }
+  for (;;) {
+    auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseTuple);
+    if (ec) co_return std::pair{ec, std::size_t{0}};
+    if (!socket_.is_open()) co_return std::pair{asio::error::operation_aborted, std::size_t{0}};
+    const std::size_t n = socket_.read_some(asio::buffer(scratch(), kReadBufferBytes), ec);
+    if (ec != asio::error::would_block) co_return std::pair{ec, n};
+  }
+}
+
 asio::awaitable<void> C2sSession::read_loop() {
-  if (context_.direct_tls && !co_await start_tls()) co_return;
+  if (context_.direct_tls) {
+    const bool started = co_await start_tls();
+    if (!started) co_return;
+  }
   for (;;) {
     if (tls_closing_) co_return;  // write_loop's TLS shutdown reads now, and closes the socket
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    if (tls_) {
-      std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(read_buffer_), kUseTuple);
-    } else {
-      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(read_buffer_), kUseTuple);
-    }
+    // Nothing half-read is kept while waiting: an idle connection holds no input buffer.
+    parser_.release_idle_buffer();
+    auto [ec, n] = co_await read_some();
     if (ec) {
       if (tls_closing_) co_return;
       if (state_ == State::AwaitingHeader || state_ == State::Open) {
@@ -200,7 +224,7 @@ asio::awaitable<void> C2sSession::read_loop() {
       continue;
     }
     if (state_ == State::Closed) break;
-    parser_.feed(std::string_view(read_buffer_.data(), n));
+    parser_.feed(std::string_view(scratch(), n));
     co_await process_events();
   }
   read_done_ = true;
@@ -226,14 +250,18 @@ asio::awaitable<void> C2sSession::write_loop() {
     write_in_flight_ = true;
     boost::system::error_code ec;
     if (tls_) {
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(*tls_, asio::buffer(writing_), kUseTuple);
+      ec = co_await tls_->write(writing_);
     } else {
       std::tie(ec, std::ignore) =
           co_await asio::async_write(socket_, asio::buffer(writing_), kUseTuple);
     }
     write_in_flight_ = false;
     writing_.clear();
+    // Nothing more to send: give the room back, so that idle connections hold no output buffer.
+    if (queued_.empty()) {
+      std::string().swap(writing_);
+      std::string().swap(queued_);
+    }
     if (ec) {
       if (state_ != State::Closed) {
         state_ref_.log->info("c2s#{} {}: write failed: {}", number_, peer_, ec.message());
@@ -249,7 +277,7 @@ asio::awaitable<void> C2sSession::write_loop() {
     tls_closing_ = true;
     boost::system::error_code cancelled;
     socket_.cancel(cancelled);
-    auto [shutdown_ec] = co_await tls_->async_shutdown(kUseTuple);
+    const auto shutdown_ec = co_await tls_->shutdown();
     (void)shutdown_ec;  // a peer that just closes TCP is normal
     close_socket();
     co_return;
@@ -274,11 +302,12 @@ asio::awaitable<bool> C2sSession::start_tls() {
     close_socket();
     co_return false;
   }
-  tls_ = std::make_unique<TlsStream>(socket_, tls_contexts_->default_context());
+  tls_ = std::make_unique<tls::TlsSocket>(
+      socket_, tls_contexts_->default_context().native_handle(), tls::TlsSocket::Role::Server);
   // STARTTLS: present the certificate of the domain the stream is for (SNI may still switch it).
   if (!domain_.empty()) tls_contexts_->select(tls_->native_handle(), domain_);
   handshaking_ = true;
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kUseTuple);
+  const auto ec = co_await tls_->handshake();
   handshaking_ = false;
   if (ec) {
     state_ref_.log->info("c2s#{} {}: TLS handshake failed: {}", number_, peer_, ec.message());

@@ -3,18 +3,19 @@
 // PLAIN over TLS), resource binding (§7), the RFC 3921 session feature, and the server's own IQs
 // (XEP-0199 ping, XEP-0030 disco, XEP-0077 registration and password change).
 //
-// Two coroutines: one reads into a fixed 4 KiB buffer, feeds the stream parser and handles each
-// event in turn (awaiting storage where needed, so a client's stanzas are handled in order), one
-// drains the write queue. Memory per connection is bounded by the read buffer, the parser's limits
-// (xml::ParserLimits) and kMaxQueuedBytes of unsent output.
+// Two coroutines: one waits until the socket is readable, reads into the thread's scratch buffer,
+// feeds the stream parser and handles each event in turn (awaiting storage where needed, so a
+// client's stanzas are handled in order), one drains the write queue. Memory per connection is
+// bounded by the parser's limits (xml::ParserLimits) and kMaxQueuedBytes of unsent output; an
+// idle connection holds no buffers (parser input, output and TLS records are released).
 //
 // Thread-safety: none; every call happens on the session's executor (one io_context thread).
 #pragma once
 
-#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/jid.hpp"
 #include "core/stanza.hpp"
@@ -32,11 +34,6 @@
 #include "core/stanza_error.hpp"
 #include "xml/stream_error.hpp"
 #include "xml/stream_parser.hpp"
-
-namespace boost::asio::ssl {
-template <typename Stream>
-class stream;
-}
 
 namespace parley::core {
 
@@ -47,6 +44,7 @@ class ScramServer;
 }
 namespace tls {
 class ServerContexts;
+class TlsSocket;
 }
 
 // What every c2s session of one listener shares. Owned by the listener, outlives its sessions.
@@ -78,7 +76,8 @@ struct SessionPresence {
 
 class C2sSession : public std::enable_shared_from_this<C2sSession> {
  public:
-  static constexpr std::size_t kReadBufferBytes = 4 * 1024;
+  // The most read from the socket at once (into a buffer shared by the thread's sessions).
+  static constexpr std::size_t kReadBufferBytes = 16 * 1024;
   // Unsent output beyond this means the peer does not read: the connection is dropped.
   static constexpr std::size_t kMaxQueuedBytes = 512 * 1024;
   // Once closing, how long the peer gets to take our last bytes and close its side (RFC 6120
@@ -118,8 +117,11 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
     Closing,         // our last bytes are queued; reading only to notice the peer's close
     Closed,          // socket closed
   };
-  using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
 
+  // The thread's read buffer (kReadBufferBytes), valid until the session next awaits.
+  static char* scratch();
+  // Waits for and reads the next bytes into scratch(), through TLS once it is on.
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some();
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<void> process_events();
@@ -162,7 +164,7 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   void reply_error(xml::Element stanza, StanzaError condition, std::string_view text = {});
 
   boost::asio::ip::tcp::socket socket_;
-  std::unique_ptr<TlsStream> tls_;
+  std::unique_ptr<tls::TlsSocket> tls_;
   std::shared_ptr<tls::ServerContexts> tls_contexts_;  // the set this connection started with
   std::shared_ptr<const Config> config_;               // likewise
   boost::asio::steady_timer wake_writer_;  // expires never; cancelled to wake write_loop
@@ -202,7 +204,6 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   double rate_tokens_ = 0;            // stanza rate limit (token bucket)
   std::chrono::steady_clock::time_point rate_updated_{};
   bool session_established_ = false;  // RFC 3921 <session/>
-  std::array<char, kReadBufferBytes> read_buffer_{};
 };
 
 }  // namespace parley::core

@@ -257,6 +257,16 @@ void StreamParser::feed(std::string_view bytes) {
   buf_.append(bytes);
 }
 
+void StreamParser::release_idle_buffer() {
+  if (consumed_ != buf_.size() || buf_.capacity() <= std::string().capacity()) return;
+  pos_ -= consumed_;
+  element_begin_ -= std::min(element_begin_, consumed_);
+  tag_begin_ -= std::min(tag_begin_, consumed_);
+  name_begin_ -= std::min(name_begin_, consumed_);
+  consumed_ = 0;
+  std::string().swap(buf_);
+}
+
 void StreamParser::reset() {
   ParserOptions options = std::move(options_);
   *this = StreamParser(std::move(options));

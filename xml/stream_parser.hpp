@@ -67,6 +67,9 @@ class StreamParser {
 
   // Appends bytes to the input. Cheap; the work happens in next().
   void feed(std::string_view bytes);
+  // When every byte fed has been consumed, frees the input buffer: a connection waiting for
+  // input then holds no room for it.
+  void release_idle_buffer();
   // The next event, or NeedMore when the input buffered so far holds no complete one.
   Event next();
   // Forget everything: expect a new stream header. Bytes fed but not yet consumed are discarded
