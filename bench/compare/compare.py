@@ -325,6 +325,22 @@ def table(args, runs, server_objs, tried):
         "\"fail\": the scenario failed in every round (see the log above and results.json); "
         "\"—\": not run for that server (the relay runs the messages scenarios only).",
     ]
+    others = {}
+    for r in runs:
+        w = r.get("core_other_pct")
+        if isinstance(w, (int, float)):
+            others[r["server"]] = max(others.get(r["server"], 0), w)
+    busy = {n: w for n, w in others.items() if w > 3}
+    if busy:
+        notes.append(
+            "**Warning: the machine was not quiet.** Processes other than the server used up "
+            "to %s of core %d during some scenario (/proc/stat minus the server's own time): "
+            "these figures are not fit to publish. Run again on an idle machine." % (
+                ", ".join("%.0f %% (%s)" % (w, labels[n]) for n, w in sorted(busy.items())),
+                args.server_cpu))
+    else:
+        notes.append("Core %d was quiet: other processes used at most %.1f %% of it during any "
+                     "scenario." % (args.server_cpu, max(others.values(), default=0)))
     if partial:
         notes.append("\"(k/%d)\": the median of the k rounds that succeeded." % args.rounds)
     return lines, notes
@@ -360,6 +376,56 @@ def machine():
             "kernel": platform.release(), "os": os_name}
 
 
+def cpu_busy_ticks(cpu):
+    """Clock ticks core `cpu` spent running processes (user, nice, system) or stolen by the
+    hypervisor, since boot, from /proc/stat. Not irq/softirq: the kernel's loopback TCP work for
+    the benchmark's own traffic lands there."""
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu%d " % cpu):
+                    v = [int(x) for x in line.split()[1:]]
+                    return v[0] + v[1] + v[2] + v[7]
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def process_ticks(pid):
+    """utime + stime of every thread of `pid`, in clock ticks (the units of /proc/stat)."""
+    total = 0
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, ValueError, IndexError):
+                pass
+    except OSError:
+        return None
+    return total
+
+
+class CoreWatch:
+    """How much of the server's core something other than the server used while a scenario
+    ran: a quiet machine shows ~0 %; a build or another benchmark shows up here."""
+
+    def __init__(self, cpu, pid):
+        self.cpu, self.pid = cpu, pid
+        self.t0 = time.monotonic()
+        self.busy0 = cpu_busy_ticks(cpu)
+        self.server0 = process_ticks(pid)
+
+    def other_pct(self):
+        busy, server = cpu_busy_ticks(self.cpu), process_ticks(self.pid)
+        wall = time.monotonic() - self.t0
+        if None in (busy, server, self.busy0, self.server0) or wall <= 0:
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        return max(0.0, 100.0 * ((busy - self.busy0) - (server - self.server0)) / (wall * hz))
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:
@@ -376,6 +442,11 @@ def main():
     os.chmod(args.work, 0o755)  # the ejabberd user must reach WORK/ejabberd
     servers.reap_leftovers()
     nofile = servers.raise_nofile()
+    try:
+        # This script (it mostly sleeps) stays off the servers' core.
+        os.sched_setaffinity(0, {args.tool_cpu})
+    except OSError:
+        pass
 
     def terminate(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
@@ -423,6 +494,13 @@ def main():
     say("Pinning:  servers taskset -c %d, parley-load taskset -c %d; RLIMIT_NOFILE %d for "
         "every server and parley-load" % (args.server_cpu, args.tool_cpu, nofile))
     say("Work:     %s (data kept between runs; results.jsonl, results.json, logs/)" % args.work)
+    first_load = loadavg()
+    try:
+        if float(first_load.split()[0]) > 1.0:
+            say("WARNING:  load average %s before the run: other processes are busy, figures "
+                "will be unreliable" % first_load)
+    except ValueError:
+        pass
     say()
     try:
         for s in list(objs):
@@ -464,18 +542,23 @@ def main():
                         tried.add((s.name, sc))
                         before = loadavg()
                         t0 = time.monotonic()
+                        watch = CoreWatch(args.server_cpu, s.pid)
                         rc, result, err, argv = tool.run(
                             s, tool.scenario_args(sc), "r%d-%s-%s" % (rnd, s.name, sc))
+                        other = watch.other_pct()
                         ok = rc == 0 and result is not None
                         rec = {"round": rnd, "server": s.name, "scenario": sc, "ok": ok,
                                "rc": rc, "load_before": before,
+                               "core_other_pct": None if other is None else round(other, 1),
                                "seconds": round(time.monotonic() - t0, 1),
                                "command": " ".join(shlex.quote(x) for x in argv),
                                "result": result, "stderr_tail": None if ok else err}
                         runs.append(rec)
                         with open(jsonl, "a") as jf:
                             jf.write(json.dumps(rec) + "\n")
-                        say("  %-9s load %s  %s" % (sc, before, summary(sc, rec)))
+                        say("  %-9s load %s, others on core %d: %s  %s" % (
+                            sc, before, args.server_cpu,
+                            "?" if other is None else "%.0f%%" % other, summary(sc, rec)))
                         if not ok:
                             say("    FAILED (exit %s): %s" % (
                                 rc, "\n    ".join(err.rstrip().splitlines()[-8:])))
