@@ -39,6 +39,32 @@ TEST(StreamParserSmoke, HeaderAndMessage) {
   EXPECT_EQ(ev.type, StreamParser::EventType::StreamClosed);
 }
 
+// An idle session frees the parser's input buffer before each wait for more bytes: in any
+// chunking, doing so after every drain changes no event.
+TEST(StreamParserMemory, ReleasingTheIdleBufferChangesNoEvent) {
+  const std::string input =
+      std::string(test::kClientHeader) +
+      "<message to='a@b' type='chat'><body>hi &amp; bye</body></message>"
+      "<presence><show>away</show></presence>  <iq type='get' id='1'><query xmlns='q'/></iq>"
+      "</stream:stream>";
+  const auto expected = test::run_whole(input);
+  ASSERT_EQ(expected.size(), 5u) << test::describe(expected);
+  for (std::size_t chunk : {1u, 2u, 7u, 64u}) {
+    StreamParser p;
+    std::vector<test::Recorded> got;
+    for (std::size_t i = 0; i < input.size(); i += chunk) {
+      p.feed(std::string_view(input).substr(i, chunk));
+      test::drain(p, got);
+      p.release_idle_buffer();
+    }
+    ASSERT_EQ(got.size(), expected.size()) << "chunk " << chunk << ": " << test::describe(got);
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].type, expected[k].type) << "chunk " << chunk << ", event " << k;
+      EXPECT_EQ(got[k].xml, expected[k].xml) << "chunk " << chunk << ", event " << k;
+    }
+  }
+}
+
 // Runs a whole stream that must not fail; returns its events.
 std::vector<test::Recorded> accept(std::string_view input, const ParserOptions& options = {}) {
   auto events = test::run_whole(input, options);
