@@ -18,6 +18,7 @@
 #   LOGINS [1000] LOGIN_CONCURRENCY [20]  IDLE [5000] IDLE_SECONDS [5]
 #   CLIENTS [200] WINDOW [4] DURATION [10: seconds measured] WARMUP [2]  RATE [2000: msgs/s offered, open loop]
 #   CONTACTS [500] CHANGES [20]  SCENARIO_TIMEOUT [900 s per parley-load run]
+#   RESTART [scenario: a fresh server for every scenario | round: one start per round]
 #   NO_BUILD [0; 1 uses $BUILD as it is]  PARLEY_LOAD, PARLEY_RELAY [other binaries, for testing]
 #
 # Servers: Parley 127.0.0.41, Prosody .42, ejabberd .43, relay .44, all c2s STARTTLS on 5222,
@@ -63,7 +64,7 @@ export PYTHONDONTWRITEBYTECODE=1
 export BUILD
 COMPARE_COMMAND="${0}${*:+ $*}"
 for v in WORK ROUNDS SERVERS SCENARIOS SERVER_CPU TOOL_CPU LOGINS LOGIN_CONCURRENCY IDLE \
-         IDLE_SECONDS CLIENTS WINDOW DURATION WARMUP RATE CONTACTS CHANGES; do
+         IDLE_SECONDS CLIENTS WINDOW DURATION WARMUP RATE CONTACTS CHANGES RESTART; do
   if [[ -n ${!v:-} ]]; then COMPARE_COMMAND="$v=${!v} $COMPARE_COMMAND"; fi
 done
 [[ $BUILD != "$root/build-bench" ]] && COMPARE_COMMAND="BUILD=$BUILD $COMPARE_COMMAND"

@@ -55,6 +55,10 @@ def parse_args():
     p.add_argument("--rate", type=float, default=float(env("RATE", "2000")))
     p.add_argument("--contacts", type=int, default=int(env("CONTACTS", "500")))
     p.add_argument("--changes", type=int, default=int(env("CHANGES", "20")))
+    p.add_argument("--restart", choices=["scenario", "round"],
+                   default=env("RESTART", "scenario"),
+                   help="start each server afresh before every scenario (default), or once "
+                   "per round")
     p.add_argument("--timeout", type=float, default=float(env("SCENARIO_TIMEOUT", "900")),
                    help="seconds one parley-load run may take")
     a = p.parse_args()
@@ -320,6 +324,13 @@ def table(args, runs, server_objs, tried):
         "Medians of %d round(s). ↑ higher is better, ↓ lower is better. The ratio columns are "
         "oriented so that **> 1 means Parley is better** (Parley÷peer for ↑ figures, "
         "peer÷Parley for ↓ figures)." % args.rounds,
+        ("Each scenario runs on a freshly started server (data kept), in the order of the "
+         "table, server after server, round after round: what one scenario leaves behind (e.g. "
+         "a heap grown by 5,000 connections) is not charged to the next. "
+         if args.restart == "scenario" else
+         "Each round starts each server once and runs the scenarios in the order of the table. ")
+        + "Before each scenario the script waits until the server is idle (under 3 % of a core "
+        "over 0.5 s, at most 60 s).",
         "Server CPU: the server process's threads' run time from /proc/PID/task/*/schedstat "
         "over the measured interval (beam.smp for ejabberd, the Lua process for Prosody).",
         "\"fail\": the scenario failed in every round (see the log above and results.json); "
@@ -426,6 +437,21 @@ class CoreWatch:
         return max(0.0, 100.0 * ((busy - self.busy0) - (server - self.server0)) / (wall * hz))
 
 
+def quiesce(pid, limit_s=60.0, window_s=0.5, busy_pct=3.0):
+    """Waits until the server is idle (under busy_pct of a core over window_s), at most
+    limit_s: what the previous scenario left behind (5,000 connections closing, a garbage
+    collector) must not be charged to the next. Returns the seconds waited."""
+    hz = os.sysconf("SC_CLK_TCK")
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        a = process_ticks(pid)
+        time.sleep(window_s)
+        b = process_ticks(pid)
+        if a is None or b is None or 100.0 * (b - a) / hz / window_s < busy_pct:
+            break
+    return time.monotonic() - start
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:
@@ -490,7 +516,7 @@ def main():
     say("Machine:  %s, %d CPUs, %s, %s, kernel %s" % (m["cpu"], m["cpus"], m["memory"], m["os"],
                                                      m["kernel"]))
     for s in objs:
-        say("Version:  %-8s %s" % (s.label, s.version()))
+        say("Version:  %-8s %s" % (s.label, info["versions"][s.name]))
     say("Pinning:  servers taskset -c %d, parley-load taskset -c %d; RLIMIT_NOFILE %d for "
         "every server and parley-load" % (args.server_cpu, args.tool_cpu, nofile))
     say("Work:     %s (data kept between runs; results.jsonl, results.json, logs/)" % args.work)
@@ -507,7 +533,7 @@ def main():
             current[0] = s
             try:
                 setup(s, tool, args)
-            except (PeerError, subprocess.CalledProcessError) as e:
+            except Exception as e:  # noqa: BLE001 - one server's failure leaves the others
                 detail = getattr(e, "stderr", None) or ""
                 say("%s: setup FAILED, left out of this run: %s %s" % (s.label, e, detail))
                 objs.remove(s)
@@ -520,55 +546,63 @@ def main():
                     continue
                 say("## round %d/%d: %s (%s:%d)" % (rnd, args.rounds, s.label, s.address,
                                                    s.port))
-                current[0] = s
-                try:
-                    s.start()
-                except PeerError as e:
-                    say("%s did not start: %s" % (s.label, e))
-                    for sc in scenarios:
-                        tried.add((s.name, sc))
-                        rec = {"round": rnd, "server": s.name, "scenario": sc, "ok": False,
-                               "rc": "no server", "result": None, "stderr_tail": str(e)[-2000:]}
-                        runs.append(rec)
-                    continue
-                f = s.runtime_facts()
-                facts.setdefault(s.name, f)
-                say("server pid %d (%s), open files limit %s, threads %s%s" % (
-                    s.pid, f.get("pid_comm"), f.get("nofile"), f.get("threads"),
-                    ", " + " ".join(f["scheduler_threads"]) if f.get("scheduler_threads")
-                    else ""))
-                try:
-                    for sc in scenarios:
-                        tried.add((s.name, sc))
-                        before = loadavg()
-                        t0 = time.monotonic()
-                        watch = CoreWatch(args.server_cpu, s.pid)
-                        rc, result, err, argv = tool.run(
-                            s, tool.scenario_args(sc), "r%d-%s-%s" % (rnd, s.name, sc))
-                        other = watch.other_pct()
-                        ok = rc == 0 and result is not None
-                        rec = {"round": rnd, "server": s.name, "scenario": sc, "ok": ok,
-                               "rc": rc, "load_before": before,
-                               "core_other_pct": None if other is None else round(other, 1),
-                               "seconds": round(time.monotonic() - t0, 1),
-                               "command": " ".join(shlex.quote(x) for x in argv),
-                               "result": result, "stderr_tail": None if ok else err}
-                        runs.append(rec)
-                        with open(jsonl, "a") as jf:
-                            jf.write(json.dumps(rec) + "\n")
-                        say("  %-9s load %s, others on core %d: %s  %s" % (
-                            sc, before, args.server_cpu,
-                            "?" if other is None else "%.0f%%" % other, summary(sc, rec)))
-                        if not ok:
-                            say("    FAILED (exit %s): %s" % (
-                                rc, "\n    ".join(err.rstrip().splitlines()[-8:])))
-                        if not s.daemon or not s.daemon.alive():
-                            say("  %s exited; log tail:\n%s" % (s.label,
-                                                                servers.tail(s.log_path(), 15)))
-                            break
-                finally:
-                    s.stop()
-                    current[0] = None
+                # A fresh server for each scenario (default) or one for the whole round.
+                groups = [[sc] for sc in scenarios] if args.restart == "scenario" \
+                    else [scenarios]
+                for group in groups:
+                    current[0] = s
+                    try:
+                        s.start()
+                    except PeerError as e:
+                        say("%s did not start: %s" % (s.label, e))
+                        for sc in group:
+                            tried.add((s.name, sc))
+                            rec = {"round": rnd, "server": s.name, "scenario": sc, "ok": False,
+                                   "rc": "no server", "result": None, "stderr_tail": str(e)[-2000:]}
+                            runs.append(rec)
+                        continue
+                    f = s.runtime_facts()
+                    facts.setdefault(s.name, f)
+                    say("%sserver pid %d (%s), open files limit %s, threads %s%s" % (
+                        "" if len(groups) == 1 else "(fresh) ", s.pid, f.get("pid_comm"),
+                        f.get("nofile"), f.get("threads"),
+                        ", " + " ".join(f["scheduler_threads"]) if f.get("scheduler_threads")
+                        else ""))
+                    try:
+                        for sc in group:
+                            tried.add((s.name, sc))
+                            waited = quiesce(s.pid)
+                            before = loadavg()
+                            t0 = time.monotonic()
+                            watch = CoreWatch(args.server_cpu, s.pid)
+                            rc, result, err, argv = tool.run(
+                                s, tool.scenario_args(sc), "r%d-%s-%s" % (rnd, s.name, sc))
+                            other = watch.other_pct()
+                            ok = rc == 0 and result is not None
+                            rec = {"round": rnd, "server": s.name, "scenario": sc, "ok": ok,
+                                   "rc": rc, "load_before": before,
+                                   "core_other_pct": None if other is None else round(other, 1),
+                                   "quiesce_s": round(waited, 1),
+                                   "seconds": round(time.monotonic() - t0, 1),
+                                   "command": " ".join(shlex.quote(x) for x in argv),
+                                   "result": result, "stderr_tail": None if ok else err}
+                            runs.append(rec)
+                            with open(jsonl, "a") as jf:
+                                jf.write(json.dumps(rec) + "\n")
+                            say("  %-9s load %s, others on core %d: %s, server idle after %.1f s;"
+                                "  %s" % (sc, before, args.server_cpu,
+                                          "?" if other is None else "%.0f%%" % other, waited,
+                                          summary(sc, rec)))
+                            if not ok:
+                                say("    FAILED (exit %s): %s" % (
+                                    rc, "\n    ".join(err.rstrip().splitlines()[-8:])))
+                            if not s.daemon or not s.daemon.alive():
+                                say("  %s exited; log tail:\n%s" % (s.label,
+                                                                    servers.tail(s.log_path(), 15)))
+                                break
+                    finally:
+                        s.stop()
+                        current[0] = None
                 say()
     except KeyboardInterrupt:
         say("\ninterrupted: stopping the servers")
@@ -592,7 +626,8 @@ def main():
     say()
     say("Machine: %s, %d CPUs, %s, kernel %s. Versions: %s. %s. Command: `%s`" % (
         m["cpu"], m["cpus"], m["memory"], m["kernel"],
-        "; ".join("%s %s" % (s.label, s.version()) for s in objs), info["date"], command))
+        "; ".join("%s %s" % (s.label, info["versions"][s.name]) for s in objs), info["date"],
+        command))
     say()
     say("## Tunings")
     tunings = {}
