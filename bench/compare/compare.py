@@ -632,9 +632,11 @@ def main():
     say("## Tunings")
     tunings = {}
     for s in objs:
-        t = s.tunings() + ["RLIMIT_NOFILE %d (soft = hard; raised by the script, inherited); "
-                           "seen in the running server: %s" % (
-                               nofile, facts.get(s.name, {}).get("nofile"))]
+        t = s.tunings() + ["RLIMIT_NOFILE %d (raised by the script, inherited%s); seen in the "
+                           "running server: %s" % (
+                               nofile, "" if nofile >= 65536 else
+                               "; 65536 asked for, but this machine's hard limit is %d" % nofile,
+                               facts.get(s.name, {}).get("nofile"))]
         tunings[s.name] = t
         say("%s:" % s.label)
         for line in t:
