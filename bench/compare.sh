@@ -16,7 +16,8 @@
 #   results.jsonl, results.json]  ROUNDS [3]  SERVERS ["parley prosody ejabberd relay"]
 #   SCENARIOS ["logins idle messages rate presence"]  SERVER_CPU [0]  TOOL_CPU [1]
 #   LOGINS [1000] LOGIN_CONCURRENCY [20]  IDLE [5000] IDLE_SECONDS [5]
-#   CLIENTS [200] WINDOW [4] DURATION [10: seconds measured] WARMUP [2]  RATE [2000: msgs/s offered, open loop]
+#   CLIENTS [200] WINDOW [4] DURATION [10: seconds measured] WARMUP [2]  RATE [1000: msgs/s offered, open loop; Prosody
+#   needs ~300 ms of CPU per 1,000 messages, so higher rates measure its queue, not its latency]
 #   CONTACTS [500] CHANGES [20]  SCENARIO_TIMEOUT [900 s per parley-load run]
 #   RESTART [scenario: a fresh server for every scenario | round: one start per round]
 #   NO_BUILD [0; 1 uses $BUILD as it is]  PARLEY_LOAD, PARLEY_RELAY [other binaries, for testing]

@@ -64,7 +64,7 @@ struct SessionPresence {
   bool available = false;
   int priority = 0;
   // The latest available presence broadcast by the session (from stamped), for probes.
-  StanzaPtr last;
+  KeptStanza last;
   // JIDs that received directed presence from this session (RFC 6121 §4.6), to get its
   // unavailable presence.
   std::set<std::string, std::less<>> directed;

@@ -64,6 +64,25 @@ class Stanza {
   mutable std::string bytes_;  // empty until bytes() is first called
 };
 
+// A stanza kept for a long time (a session's latest presence, for probes) in serialised form:
+// a few hundred bytes instead of a parsed tree, which holds a 32 KiB pugixml page (measured: 12 KiB
+// of resident memory per idle session). get() parses it again when it is needed.
+class KeptStanza {
+ public:
+  KeptStanza() = default;
+  KeptStanza& operator=(const StanzaPtr& stanza) {
+    bytes_ = stanza ? stanza->bytes() : std::string();
+    bytes_.shrink_to_fit();
+    return *this;
+  }
+  explicit operator bool() const { return !bytes_.empty(); }
+  // The stanza kept; null when none is.
+  StanzaPtr get() const { return bytes_.empty() ? nullptr : Stanza::parse(bytes_); }
+
+ private:
+  std::string bytes_;
+};
+
 // Presence types that manage subscriptions (RFC 6121 §3): subscribe, subscribed, unsubscribe,
 // unsubscribed.
 bool is_subscription_type(std::string_view presence_type);

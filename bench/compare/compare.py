@@ -52,7 +52,7 @@ def parse_args():
     p.add_argument("--window", type=int, default=int(env("WINDOW", "4")))
     p.add_argument("--seconds", type=float, default=float(env("DURATION", "10")))
     p.add_argument("--warmup", type=float, default=float(env("WARMUP", "2")))
-    p.add_argument("--rate", type=float, default=float(env("RATE", "2000")))
+    p.add_argument("--rate", type=float, default=float(env("RATE", "1000")))
     p.add_argument("--contacts", type=int, default=int(env("CONTACTS", "500")))
     p.add_argument("--changes", type=int, default=int(env("CHANGES", "20")))
     p.add_argument("--restart", choices=["scenario", "round"],

@@ -307,9 +307,10 @@ class Blocking final : public Module {
     }
     if (unblocked.empty()) co_return;
     for (const auto& session : router().available_sessions(user)) {
-      if (!session->presence().last) continue;
+      const StanzaPtr last = session->presence().last.get();
+      if (!last) continue;
       for (const Jid& contact : unblocked) {
-        co_await router().route(Stanza::readdressed(*session->presence().last, contact));
+        co_await router().route(Stanza::readdressed(*last, contact));
       }
     }
   }

@@ -163,7 +163,7 @@ class Last final : public Module {
     if (!session->jid()) return;
     const Jid user = session->jid()->bare();
     if (!host_->router().available_sessions(user).empty()) return;
-    Record record{unix_now(), status_of(session->presence().last)};
+    Record record{unix_now(), status_of(session->presence().last.get())};
     const std::uint64_t seq = ++writes_;
     // Queries answered before the storage thread has written it see it here.
     pending_[user.full()] = Pending{record, seq};

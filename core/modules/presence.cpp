@@ -222,8 +222,8 @@ class Presence final : public Module {
       co_return;
     }
     for (const auto& s : sessions) {
-      if (s->presence().last) {
-        co_await router().route(Stanza::readdressed(*s->presence().last, probe.from()));
+      if (const StanzaPtr last = s->presence().last.get()) {
+        co_await router().route(Stanza::readdressed(*last, probe.from()));
       }
     }
   }
@@ -231,8 +231,8 @@ class Presence final : public Module {
   // The current presence of each of the user's available resources, to the contact (§3.1.5).
   asio::awaitable<void> send_current(const Jid& user, const Jid& contact) {
     for (const auto& s : router().available_sessions(user)) {
-      if (s->presence().last) {
-        co_await router().route(Stanza::readdressed(*s->presence().last, contact));
+      if (const StanzaPtr last = s->presence().last.get()) {
+        co_await router().route(Stanza::readdressed(*last, contact));
       }
     }
   }
@@ -263,8 +263,9 @@ class Presence final : public Module {
     // The user's own available resources, the sender included (§4.2.2, §4.4.2).
     for (const auto& s : router().available_sessions(user)) {
       s->deliver(Stanza::readdressed(*stanza, *s->jid()));
-      if (initial && s != session && s->presence().last) {
-        session->deliver(Stanza::readdressed(*s->presence().last, *session->jid()));
+      if (!initial || s == session) continue;
+      if (const StanzaPtr last = s->presence().last.get()) {
+        session->deliver(Stanza::readdressed(*last, *session->jid()));
       }
     }
     if (!initial) co_return;

@@ -79,8 +79,8 @@ class SharedGroups final : public Module {
       ++members;
       for (const auto& s : router.available_sessions(change.user)) {
         for (const Jid& contact : change.added) {
-          if (s->presence().last) {
-            co_await router.route(Stanza::readdressed(*s->presence().last, contact));
+          if (const StanzaPtr last = s->presence().last.get()) {
+            co_await router.route(Stanza::readdressed(*last, contact));
           }
         }
         for (const Jid& contact : change.removed) {
