@@ -41,8 +41,8 @@ struct Options {
   std::string key;
 };
 
-// TLS 1.2+ without compression or renegotiation, like Parley's c2s contexts, but no
-// SSL_MODE_RELEASE_BUFFERS: saving memory is not what a ceiling is for.
+// TLS 1.2+ without compression or renegotiation, like Parley's c2s contexts (connections
+// go through core::tls::TlsSocket, which releases idle record buffers, as Parley's do).
 std::unique_ptr<asio::ssl::context> make_tls(const Options& o) {
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();

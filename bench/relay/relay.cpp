@@ -2,6 +2,8 @@
 #include "bench/relay/relay.hpp"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -120,7 +122,10 @@ asio::mutable_buffer Connection::InputBuffer::prepare(std::size_t n) {
 // --- Connection -----------------------------------------------------------------------------
 
 Connection::Connection(Relay& relay, asio::ip::tcp::socket socket, asio::ssl::context& tls)
-    : relay_(relay), stream_(std::move(socket), tls), ids_(relay.counters.connections) {}
+    : relay_(relay),
+      socket_(std::move(socket)),
+      tls_context_(tls),
+      ids_(relay.counters.connections) {}
 
 Connection::~Connection() {
   if (bound_) relay_.remove(user_, this);
@@ -159,14 +164,12 @@ asio::awaitable<void> Connection::login() {
   in_.consume(starttls.consumed);
   co_await write_plain(std::string(kProceed));
   // Bytes that came after <starttls/> already belong to the handshake.
-  const std::string_view early = in_.view();
-  if (early.empty()) {
-    co_await stream_.async_handshake(asio::ssl::stream_base::server, use_awaitable);
-  } else {
-    const std::size_t used = co_await stream_.async_handshake(asio::ssl::stream_base::server,
-                                                              asio::buffer(early), use_awaitable);
-    in_.consume(used);
-  }
+  // (A client waits for <proceed/> before its ClientHello, so nothing should be there.)
+  if (!in_.view().empty()) throw ScriptError("bytes after <starttls/> before <proceed/>");
+  tls_socket_ = std::make_unique<core::tls::TlsSocket>(
+      socket_, tls_context_.native_handle(), core::tls::TlsSocket::Role::Server);
+  const boost::system::error_code handshake = co_await tls_socket_->handshake();
+  if (handshake) throw boost::system::system_error(handshake);
   tls_ = true;
 
   // RFC 6120 §6: SASL PLAIN (RFC 4616), any password; the authcid is the routing key.
@@ -222,9 +225,7 @@ asio::awaitable<void> Connection::relay_loop() {
     // Everything this read queued for other clients, one write each.
     relay_.flush_deferred();
     if (in_.view().size() > kMaxElement) throw ScriptError("element too long");
-    const asio::mutable_buffer buffer = in_.prepare(kReadChunk);
-    const std::size_t n = co_await stream_.async_read_some(buffer, use_awaitable);
-    in_.commit(n);
+    co_await read_more();
   }
 }
 
@@ -254,15 +255,18 @@ asio::awaitable<void> Connection::read_more() {
   const asio::mutable_buffer buffer = in_.prepare(kReadChunk);
   std::size_t n = 0;
   if (tls_) {
-    n = co_await stream_.async_read_some(buffer, use_awaitable);
+    const auto [ec, read] =
+        co_await tls_socket_->read_some(static_cast<char*>(buffer.data()), buffer.size());
+    if (ec) throw boost::system::system_error(ec);
+    n = read;
   } else {
-    n = co_await stream_.next_layer().async_read_some(buffer, use_awaitable);
+    n = co_await socket_.async_read_some(buffer, use_awaitable);
   }
   in_.commit(n);
 }
 
 asio::awaitable<void> Connection::write_plain(std::string bytes) {
-  co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), use_awaitable);
+  co_await asio::async_write(socket_, asio::buffer(bytes), use_awaitable);
 }
 
 void Connection::on_element(const TopLevel& e) {
@@ -343,18 +347,31 @@ void Connection::flush() {
   writing_ = true;
   sending_.swap(out_);  // both keep their capacity: no allocation in the steady state
   out_.clear();
-  auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-    self->writing_ = false;
-    self->sending_.clear();
+  asio::co_spawn(socket_.get_executor(), write_queued(shared_from_this()), asio::detached);
+}
+
+// The write loop of one burst: what was queued, then what was queued meanwhile, until nothing is.
+// `self` keeps the connection alive while a write is under way.
+asio::awaitable<void> Connection::write_queued([[maybe_unused]] std::shared_ptr<Connection> self) {
+  if (!tls_socket_) {
+    writing_ = false;
+    close();
+    co_return;
+  }
+  for (;;) {
+    const boost::system::error_code ec = co_await tls_socket_->write(sending_);
+    sending_.clear();
     if (ec) {
-      self->close();
-    } else if (!self->out_.empty()) {
-      self->flush();  // everything queued meanwhile, in one write
-    } else if (self->closing_) {
-      self->close();
+      writing_ = false;
+      close();
+      co_return;
     }
-  };
-  asio::async_write(stream_, asio::buffer(sending_), done);
+    if (out_.empty()) break;
+    sending_.swap(out_);  // everything queued meanwhile, in one write
+    out_.clear();
+  }
+  writing_ = false;
+  if (closing_) close();
 }
 
 std::string Connection::stream_header() {
@@ -374,8 +391,8 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ignored;
-  stream_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  stream_.next_layer().close(ignored);
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
 }
 
 }  // namespace parley::relay

@@ -10,7 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/relay/byte_scan.hpp"
+#include "core/tls/tls_socket.hpp"
 
 namespace parley::relay {
 
@@ -105,9 +106,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send(std::string_view bytes);  // enqueue + defer_flush
   std::string stream_header();
   void close();
+  asio::awaitable<void> write_queued(std::shared_ptr<Connection> self);
 
   Relay& relay_;
-  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  asio::ip::tcp::socket socket_;
+  asio::ssl::context& tls_context_;
+  // TLS the way Parley's c2s sessions do it (core/tls/tls_socket.hpp), so that the ceiling and
+  // Parley pay the same for TLS and system calls.
+  std::unique_ptr<core::tls::TlsSocket> tls_socket_;
   InputBuffer in_;
   bool tls_ = false;
   std::string domain_;  // the stream's 'to', raw
