@@ -233,6 +233,9 @@ void Server::start() {
   const Config& config = *impl.state.config;
   auto& log = *impl.state.log;
   if (auto problem = validate(config)) throw std::invalid_argument(*problem);
+  // OpenSSL writes client connections with write(2) (core/tls/TlsSocket), which raises SIGPIPE
+  // when the peer has gone: a reset connection must cost that connection, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
 
   if (std::filesystem::create_directories(config.data_dir)) {
     // It will hold private keys and the database: for Parley's user only.

@@ -76,6 +76,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, relay::Relay& state,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // OpenSSL writes with write(2) (core/tls/TlsSocket): a client gone must not kill the relay.
+  std::signal(SIGPIPE, SIG_IGN);
   Options o;
   CLI::App app{
       "parley-relay: a bare TLS relay with no XML, the ceiling for parley-load's 'messages' "

@@ -222,18 +222,19 @@ class Presence final : public Module {
       co_return;
     }
     for (const auto& s : sessions) {
-      if (const StanzaPtr last = s->presence().last.get()) {
-        co_await router().route(Stanza::readdressed(*last, probe.from()));
-      }
+      // (Not `if (auto last = …)`: g++ 12 miscompiles a condition variable alive across co_await.)
+      const StanzaPtr last = s->presence().last.get();
+      if (!last) continue;
+      co_await router().route(Stanza::readdressed(*last, probe.from()));
     }
   }
 
   // The current presence of each of the user's available resources, to the contact (§3.1.5).
   asio::awaitable<void> send_current(const Jid& user, const Jid& contact) {
     for (const auto& s : router().available_sessions(user)) {
-      if (const StanzaPtr last = s->presence().last.get()) {
-        co_await router().route(Stanza::readdressed(*last, contact));
-      }
+      const StanzaPtr last = s->presence().last.get();
+      if (!last) continue;
+      co_await router().route(Stanza::readdressed(*last, contact));
     }
   }
 
@@ -264,9 +265,8 @@ class Presence final : public Module {
     for (const auto& s : router().available_sessions(user)) {
       s->deliver(Stanza::readdressed(*stanza, *s->jid()));
       if (!initial || s == session) continue;
-      if (const StanzaPtr last = s->presence().last.get()) {
-        session->deliver(Stanza::readdressed(*last, *session->jid()));
-      }
+      const StanzaPtr last = s->presence().last.get();
+      if (last) session->deliver(Stanza::readdressed(*last, *session->jid()));
     }
     if (!initial) co_return;
     // §4.2.2: probes to the contacts whose presence the user has.

@@ -79,9 +79,9 @@ class SharedGroups final : public Module {
       ++members;
       for (const auto& s : router.available_sessions(change.user)) {
         for (const Jid& contact : change.added) {
-          if (const StanzaPtr last = s->presence().last.get()) {
-            co_await router.route(Stanza::readdressed(*last, contact));
-          }
+          const StanzaPtr last = s->presence().last.get();
+          if (!last) continue;
+          co_await router.route(Stanza::readdressed(*last, contact));
         }
         for (const Jid& contact : change.removed) {
           xml::Document p = xml::Document::create("presence", xml::ns::kClient);

@@ -10,6 +10,9 @@
 // needs to read waits for readability; OpenSSL permits interleaving SSL_read and SSL_write on one
 // thread. Closing or cancelling the socket ends every wait with operation_aborted.
 //
+// OpenSSL writes with write(2), not send(MSG_NOSIGNAL): the process must ignore SIGPIPE (Server
+// does), or a peer that resets the connection kills it.
+//
 // Thread-safety: none; every call on the socket's executor.
 #pragma once
 

@@ -138,5 +138,45 @@ TEST(C2sTlsTest, SighupWithABrokenConfigurationKeepsTheOldOne) {
   EXPECT_TRUE(features.root().child("starttls", "urn:ietf:params:xml:ns:xmpp-tls"));
 }
 
+// A client that drops its connection with a TCP reset while messages are on their way to it
+// costs that connection only: OpenSSL's write to the reset socket fails with EPIPE, and the
+// server (which ignores SIGPIPE) goes on serving everyone else. Several rounds, messages queued
+// for the client before and after its reset, so that some write meets the reset socket. Headlines:
+// not stored for later.
+TEST(C2sTlsTest, AClientResettingItsConnectionCostsOnlyThatConnection) {
+  // No stanza rate limit: alice sends 40 messages a round.
+  ServerProcess server({}, std::nullopt,
+                       "[limits]\nstanzas_per_second = 0\n[[host]]\ndomain = \"localhost\"\n");
+  server.add_user("alice@localhost", "secret");
+  server.add_user("bob@localhost", "secret");
+  Client alice(server.port());
+  alice.login("alice", "secret", "SCRAM-SHA-256", "desk");
+  const std::string body(2000, 'x');
+  for (int round = 0; round < 10; ++round) {
+    Client bob(server.port());
+    const std::string bob_jid =
+        bob.login("bob", "secret", "SCRAM-SHA-256", "r" + std::to_string(round));
+    const std::string message =
+        "<message to='" + bob_jid + "' type='headline'><body>" + body + "</body></message>";
+    for (int i = 0; i < 20; ++i) alice.send(message);
+    bob.reset_connection();
+    for (int i = 0; i < 20; ++i) alice.send(message);
+    // The server still answers alice (the errors for messages that found no session come first).
+    const std::string id = "ping" + std::to_string(round);
+    alice.send("<iq type='get' id='" + id + "'><ping xmlns='urn:xmpp:ping'/></iq>");
+    std::string answer;
+    for (int k = 0; k < 100 && answer.empty(); ++k) {
+      auto event = alice.next_event();
+      ASSERT_TRUE(event && event->type == xml::StreamParser::EventType::Element)
+          << "round " << round << ": no answer to the ping\n" << server.output();
+      const xml::Element root = event->element.root();
+      if (root.name() == "iq" && root.attr("id") == id) answer = std::string(root.attr("type"));
+    }
+    ASSERT_EQ(answer, "result") << "round " << round << "\n" << server.output();
+  }
+  Client carol(server.port());
+  EXPECT_EQ(carol.open_stream().root().name(), "features") << carol.received();
+}
+
 }  // namespace
 }  // namespace parley::testing

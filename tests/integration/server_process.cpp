@@ -384,6 +384,15 @@ void Client::shutdown_send() {
   ::shutdown(fd_, SHUT_WR);
 }
 
+void Client::reset_connection() {
+  if (fd_ < 0) return;
+  const linger abortive{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+  ::close(fd_);
+  fd_ = -1;
+  closed_ = true;
+}
+
 bool Client::wait_io(bool write, Clock::time_point deadline) {
   pollfd p{fd_, static_cast<short>(write ? POLLOUT : POLLIN), 0};
   for (;;) {

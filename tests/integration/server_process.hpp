@@ -164,6 +164,9 @@ class Client {
   bool wait_for_close(std::chrono::milliseconds timeout = kTimeout);
   // Half-closes our side (TCP FIN).
   void shutdown_send();
+  // Drops the connection with a TCP reset (SO_LINGER 0, close): the server's next write to it
+  // fails (EPIPE). The client is closed() afterwards.
+  void reset_connection();
 
   const xml::StreamHeader& header() const { return parser_.header(); }
   // Every byte received so far (decrypted, under TLS), for failure messages.
