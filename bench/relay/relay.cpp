@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -86,6 +87,15 @@ void Relay::remove(const std::string& user, const Connection* c) {
 }
 
 void Relay::defer_flush(std::shared_ptr<Connection> c) { deferred_.push_back(std::move(c)); }
+
+void Relay::post_flush(const asio::any_io_executor& executor) {
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(executor, [this] {
+    flush_posted_ = false;
+    flush_deferred();
+  });
+}
 
 void Relay::flush_deferred() {
   // flush() never defers anything, so the list does not grow while it is walked.
@@ -222,8 +232,8 @@ asio::awaitable<void> Connection::relay_loop() {
       on_element(e);
       in_.consume(e.consumed);
     }
-    // Everything this read queued for other clients, one write each.
-    relay_.flush_deferred();
+    // Everything the reads handled in this turn queued for other clients: one write each.
+    relay_.post_flush(socket_.get_executor());
     if (in_.view().size() > kMaxElement) throw ScriptError("element too long");
     co_await read_more();
   }

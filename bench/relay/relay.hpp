@@ -8,6 +8,7 @@
 // Thread-safety: none; everything runs on one io_context thread.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -49,6 +50,10 @@ class Relay {
   // read is handled goes out in one write.
   void defer_flush(std::shared_ptr<Connection> c);
   void flush_deferred();
+  // flush_deferred() once the handlers already queued on `executor` have run (e.g. the other
+  // reads that one epoll_wait reported), so that what several reads queue for one recipient goes
+  // out in one write, as Parley's write loops gather; at most one is pending.
+  void post_flush(const asio::any_io_executor& executor);
 
   Counters counters;
 
@@ -59,6 +64,7 @@ class Relay {
   };
   std::unordered_map<std::string, Connection*, Hash, std::equal_to<>> online_;
   std::vector<std::shared_ptr<Connection>> deferred_;
+  bool flush_posted_ = false;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
