@@ -22,6 +22,11 @@ namespace parley::load {
 
 using Clock = std::chrono::steady_clock;
 
+// `s` seconds as a Clock duration (options are given in seconds, as doubles).
+inline Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
 inline std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
       .count();

@@ -10,7 +10,6 @@
 #include <openssl/ssl.h>
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <functional>
 #include <stdexcept>
 
@@ -63,7 +62,7 @@ class IdleRun {
       }
     };
     co_await timing_.log_in(n, on_failure);
-    co_await settle();
+    co_await timing_.settle(options_.settle_seconds, std::chrono::seconds(60));
     const Snapshot logged_in = snapshot(options_.server_pid);
     progress("all logged in; holding " + std::to_string(timing_.logins()) +
              " idle connections for " + seconds_text(options_.seconds) + " s");
@@ -90,12 +89,7 @@ class IdleRun {
     r.add("nofile_limit", "parley-load's file descriptor limit", i64(nofile.rlim_cur));
     r.section("logins");
     timing_.add_rows(r);
-    const Interval login = interval(before, logged_in);
-    const double logins = static_cast<double>(timing_.logins());
-    r.add("server_cpu_ms_per_login", "server CPU per login (schedstat)",
-          1000 * login.server_cpu_ns_seconds / logins, 3, "ms");
-    r.add("server_cpu_ms_per_login_utime_stime", "server CPU per login (utime+stime)",
-          1000 * login.server_cpu_seconds / logins, 3, "ms");
+    timing_.add_cpu_rows(r, interval(before, logged_in));
     r.section("idle connections (memory read before the first login and after the hold)");
     r.add("connections", "connections open at the end", i64(open));
     r.add("server_rss_before_kib", "server RSS before", rss_of(before.server), "KiB");
@@ -124,18 +118,6 @@ class IdleRun {
   }
 
  private:
-  static Clock::duration seconds(double s) {
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-  }
-
-  asio::awaitable<void> settle() {
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    const auto quiet = seconds(options_.settle_seconds);
-    while (Clock::now() < deadline && Clock::now() - timing_.last_stanza() < quiet) {
-      co_await wakeup_.wait_until(std::min(deadline, timing_.last_stanza() + quiet));
-    }
-  }
-
   Context& context_;
   const Options& options_;
   Fleet fleet_;

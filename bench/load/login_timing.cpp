@@ -53,6 +53,23 @@ double LoginTiming::wall_seconds() const {
   return static_cast<double>(last - first) / 1e9;
 }
 
+asio::awaitable<void> LoginTiming::settle(double quiet_seconds, std::chrono::seconds at_most) {
+  const auto deadline = Clock::now() + at_most;
+  const auto quiet = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(quiet_seconds));
+  while (Clock::now() < deadline && Clock::now() - last_stanza_ < quiet) {
+    co_await wakeup_.wait_until(std::min(deadline, last_stanza_ + quiet));
+  }
+}
+
+void LoginTiming::add_cpu_rows(Report& r, const Interval& in) const {
+  const double n = static_cast<double>(logins());
+  r.add("server_cpu_ms_per_login", "server CPU per login (schedstat)",
+        1000 * in.server_cpu_ns_seconds / n, 3, "ms");
+  r.add("server_cpu_ms_per_login_utime_stime", "server CPU per login (utime+stime)",
+        1000 * in.server_cpu_seconds / n, 3, "ms");
+}
+
 void LoginTiming::add_rows(Report& r) {
   LatencySamples times;
   for (std::size_t i = 0; i < fleet_.size(); ++i) {

@@ -14,6 +14,7 @@
 #include "bench/load/fleet.hpp"
 #include "bench/load/latency.hpp"
 #include "bench/load/report.hpp"
+#include "bench/load/server_meter.hpp"
 
 namespace parley::load {
 
@@ -39,8 +40,14 @@ class LoginTiming {
   bool echoed_all() const { return echoed_ == logins(); }
   // From the first client's start to the last one's end, in seconds.
   double wall_seconds() const;
+  // Waits until no stanza has arrived for `quiet_seconds` (whatever the logins set off, presence
+  // to contacts and the echoes, has been handled), or `at_most` has passed.
+  asio::awaitable<void> settle(double quiet_seconds, std::chrono::seconds at_most);
   // "login_s", "logins_per_s", "login_p50_ms", … rows, plus what they were measured until.
   void add_rows(Report& report);
+  // "server_cpu_ms_per_login" (schedstat) and "server_cpu_ms_per_login_utime_stime": the
+  // server's CPU time over `logins_interval` divided by the logins.
+  void add_cpu_rows(Report& report, const Interval& logins_interval) const;
   // The failed logins, for the problem list.
   void add_problems(std::vector<std::string>& problems) const;
 

@@ -7,7 +7,6 @@
 // before the first connection until --settle seconds without a stanza after the last login,
 // divided by the logins. Afterwards every stream is closed. A client that cannot log in, or
 // whose stream fails, makes the run fail.
-#include <algorithm>
 #include <functional>
 #include <stdexcept>
 
@@ -24,8 +23,7 @@ class LoginsRun {
   explicit LoginsRun(Context& context)
       : options_(context.options),
         fleet_(context),
-        timing_(fleet_, context.executor),
-        wakeup_(context.executor) {}
+        timing_(fleet_, context.executor) {}
 
   asio::awaitable<Outcome> run() {
     const std::size_t n = options_.clients;
@@ -38,7 +36,7 @@ class LoginsRun {
       if (notes_.size() < 5) notes_.push_back("client " + std::to_string(i) + ": " + what);
     };
     co_await timing_.log_in(n, on_failure);
-    co_await settle();
+    co_await timing_.settle(options_.settle_seconds, std::chrono::seconds(30));
     const Snapshot after = snapshot(options_.server_pid);
     progress("measured; closing the streams");
     co_await fleet_.close_all(std::chrono::seconds(10));
@@ -56,11 +54,7 @@ class LoginsRun {
     r.section("results");
     timing_.add_rows(r);
     const Interval in = interval(before, after);
-    const double logins = static_cast<double>(timing_.logins());
-    r.add("server_cpu_ms_per_login", "server CPU per login (schedstat)",
-          1000 * in.server_cpu_ns_seconds / logins, 3, "ms");
-    r.add("server_cpu_ms_per_login_utime_stime", "server CPU per login (utime+stime)",
-          1000 * in.server_cpu_seconds / logins, 3, "ms");
+    timing_.add_cpu_rows(r, in);
     const auto rss = [](const Snapshot& s) {
       return s.server && s.server->rss_kib >= 0 ? s.server->rss_kib : std::int64_t{-1};
     };
@@ -79,24 +73,9 @@ class LoginsRun {
   }
 
  private:
-  static Clock::duration seconds(double s) {
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-  }
-
-  // Whatever the logins set off (presence to contacts, the echoes) has been handled once no
-  // stanza has come for --settle seconds (at most 30 s).
-  asio::awaitable<void> settle() {
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    const auto quiet = seconds(options_.settle_seconds);
-    while (Clock::now() < deadline && Clock::now() - timing_.last_stanza() < quiet) {
-      co_await wakeup_.wait_until(std::min(deadline, timing_.last_stanza() + quiet));
-    }
-  }
-
   const Options& options_;
   Fleet fleet_;
   LoginTiming timing_;
-  Wakeup wakeup_;
   std::uint64_t stream_failures_ = 0;
   std::vector<std::string> notes_;
 };

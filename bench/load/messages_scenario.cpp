@@ -129,10 +129,6 @@ class MessagesRun {
     return snapshot(options_.server_pid, layout_.federated(), options_.server2_pid);
   }
 
-  static Clock::duration seconds(double s) {
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-  }
-
   // Until `deadline`, whatever notifies the wakeup meanwhile.
   asio::awaitable<void> sleep_until(Clock::time_point deadline) {
     while (Clock::now() < deadline) co_await wakeup_.wait_until(deadline);

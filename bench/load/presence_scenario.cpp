@@ -130,10 +130,6 @@ class PresenceRun {
   }
 
  private:
-  static Clock::duration seconds(double s) {
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-  }
-
   asio::awaitable<void> sleep_until(Clock::time_point deadline) {
     while (Clock::now() < deadline) co_await wakeup_.wait_until(deadline);
   }

@@ -133,10 +133,6 @@ class SubscribeRun {
   }
 
  private:
-  static Clock::duration seconds(double s) {
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-  }
-
   void on_stanza(std::size_t i, const xml::Element& e) {
     const std::string_view type = e.attr("type");
     if (type == "error") {
