@@ -27,7 +27,7 @@ sys.dont_write_bytecode = True  # nothing written under tests/
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "interop"))
 from peers.proc import (Daemon, PeerError, _group_members, reap_leftovers, run,  # noqa: E402,F401
-                        tail, wait_for_port)
+                        port_is_free, tail, wait_for_port)
 
 DOMAIN = "localhost"
 
@@ -136,7 +136,7 @@ class Server:
     def start(self, setup=False):
         self.setup_mode = setup
         self.write_config()
-        if not port_free(self.address, self.port):
+        if not port_is_free(self.address, self.port):
             raise PeerError("%s: %s:%d is taken by another process (a server not started by "
                             "this script?)" % (self.label, self.address, self.port))
         self.daemon = Daemon(self.name, ["taskset", "-c", str(self.cpu)] + self.argv(),
@@ -206,19 +206,6 @@ class Server:
 
     def tunings(self):
         return []
-
-
-def port_free(address, port):
-    import socket
-    s = socket.socket()
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((address, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def dpkg_version(package):

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "core/sasl/base64.hpp"
+#include "xml/writer.hpp"
 
 namespace parley::relay {
 
@@ -42,24 +43,6 @@ class ScriptError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-void escape_text(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
 
 // RFC 4616: [authzid] NUL authcid NUL passwd; the authcid, or "" if the message is malformed.
 std::string plain_authcid(std::string_view message) {
@@ -317,7 +300,7 @@ void Connection::on_iq(const TopLevel& e) {
     // RFC 6120 §7.6.1: the full JID; the client's resource, or one made up (§7.6.2.1).
     const auto resource = child_text(content, "resource");
     reply += "><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>";
-    escape_text(reply, user_);
+    xml::escape_text(reply, user_);
     reply += '@';
     reply += domain_;  // raw attribute value: valid as text as it stands
     reply += '/';
