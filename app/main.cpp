@@ -67,6 +67,7 @@ struct ConfigFlags {
   std::string config_file;
   std::string domain, data_dir, bind, c2s_port, c2s_tls_port, cert, key, log;
   std::string s2s_port, s2s_tls_port, ca_file, resolv_conf;
+  unsigned threads = 0;
   bool no_federation = false;
   CLI::Option* config_opt = nullptr;
   CLI::Option* domain_opt = nullptr;
@@ -82,6 +83,7 @@ struct ConfigFlags {
   CLI::Option* ca_file_opt = nullptr;
   CLI::Option* resolv_conf_opt = nullptr;
   CLI::Option* no_federation_opt = nullptr;
+  CLI::Option* threads_opt = nullptr;
 
   void add_to(CLI::App* cmd) {
     add_options(cmd);
@@ -151,6 +153,16 @@ struct ConfigFlags {
                   ->type_name("FILE");
   }
 
+  // Flags only `serve` has.
+  void add_serve_options(CLI::App* cmd) {
+    threads_opt = cmd->add_option("--threads", threads,
+                                  "Threads serving connections; the first also routes stanzas "
+                                  "(default: the file's threads, else one per CPU core)")
+                      ->check(CLI::Range(1u, parley::core::kMaxThreads))
+                      ->type_name("N")
+                      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+
   std::optional<fs::path> file() const {
     if (config_opt->count() == 0) return std::nullopt;
     return fs::path(config_file);
@@ -171,6 +183,7 @@ struct ConfigFlags {
     if (ca_file_opt->count()) o.ca_file = ca_file;
     if (resolv_conf_opt->count()) o.resolv_conf = resolv_conf;
     if (no_federation_opt->count()) o.s2s_enabled = false;
+    if (threads_opt != nullptr && threads_opt->count()) o.threads = threads;
     return o;
   }
 
@@ -588,6 +601,7 @@ int main(int argc, char** argv) {
   CLI::App* serve_cmd = app.add_subcommand(
       "serve", "Run the server until SIGINT/SIGTERM; SIGHUP reloads the configuration");
   serve_options.flags.add_to(serve_cmd);
+  serve_options.flags.add_serve_options(serve_cmd);
   serve_cmd->add_option("--port-file", serve_options.port_file,
                         "After binding, write the ports to this file, one per line: c2s, c2s direct "
                         "TLS, s2s, s2s direct TLS (0 for one that is off; for scripts and tests)");

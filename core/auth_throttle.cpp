@@ -6,6 +6,7 @@ namespace parley::core {
 
 std::chrono::milliseconds AuthThrottle::on_failure(const std::string& address,
                                                    Clock::time_point now) {
+  std::lock_guard lock(mutex_);
   prune(now);
   Record& r = records_[address];
   if (r.failures > 0 && now - r.last > kWindow) r.failures = 0;
@@ -16,7 +17,10 @@ std::chrono::milliseconds AuthThrottle::on_failure(const std::string& address,
   return std::min(kMaxDelay, kFirstDelay * (1u << shift));
 }
 
-void AuthThrottle::on_success(const std::string& address) { records_.erase(address); }
+void AuthThrottle::on_success(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  records_.erase(address);
+}
 
 void AuthThrottle::prune(Clock::time_point now) {
   if (records_.size() < kMaxAddresses) return;

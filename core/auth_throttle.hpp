@@ -1,12 +1,13 @@
 // Slows down repeated SASL failures from one IP address (password guessing): the first failure is
 // answered at once, each further one within the window waits twice as long as the one before, up
 // to a cap. Success from the address clears its record. Bounded memory: old records are dropped.
-// Thread-safety: none; used on the server's io thread.
+// Thread-safety: safe; sessions on every io thread report their outcomes here.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <mutex>
 #include <string>
 
 namespace parley::core {
@@ -22,7 +23,10 @@ class AuthThrottle {
   // Records a failure and returns how long to wait before answering it.
   std::chrono::milliseconds on_failure(const std::string& address, Clock::time_point now);
   void on_success(const std::string& address);
-  std::size_t size() const { return records_.size(); }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return records_.size();
+  }
 
  private:
   struct Record {
@@ -30,7 +34,8 @@ class AuthThrottle {
     Clock::time_point last;
   };
   void prune(Clock::time_point now);
-  std::map<std::string, Record> records_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Record> records_;  // guarded by mutex_
 };
 
 }  // namespace parley::core

@@ -4,6 +4,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,7 +30,10 @@ constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
 C2sListener::C2sListener(asio::any_io_executor executor, C2sContext context)
     : acceptor_(std::move(executor)), context_(std::move(context)) {
-  context_.on_closed = [this](std::uint64_t number) { session_closed(number); };
+  // Sessions close on their own threads; the listener's bookkeeping is the core thread's.
+  context_.on_closed = [this, core = acceptor_.get_executor()](std::uint64_t number) {
+    asio::dispatch(core, [this, number] { session_closed(number); });
+  };
 }
 
 tcp::endpoint C2sListener::bind(const std::string& address, std::uint16_t port) {
@@ -48,7 +53,15 @@ void C2sListener::start() {
 
 asio::awaitable<void> C2sListener::accept_loop() {
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    // Each new session runs on the next io thread in turn (ServerState::session_executors).
+    auto& state = *context_.state;
+    asio::any_io_executor home = acceptor_.get_executor();
+    if (!state.session_executors.empty()) {
+      home = state.session_executors[state.next_session_executor++ %
+                                     state.session_executors.size()];
+    }
+    auto [ec, socket] =
+        co_await acceptor_.async_accept(home, asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
       context_.state->log->warn("accepting a client connection failed: {}", ec.message());
@@ -64,7 +77,7 @@ asio::awaitable<void> C2sListener::accept_loop() {
     context_.state->log->info("c2s#{} connection from {}{}", number, session->peer(),
                               context_.direct_tls ? " (direct TLS)" : "");
     sessions_.emplace(number, session);
-    session->start();
+    asio::dispatch(home, [session] { session->start(); });
   }
 }
 

@@ -1,7 +1,8 @@
 // Accepts client connections on the c2s port (RFC 6120 §14.7: 5222) and starts a C2sSession for
 // each. Keeps a weak registry of its sessions so that shutdown can end every stream properly.
 //
-// Thread-safety: none; all calls on the listener's executor.
+// Thread-safety: none; all calls on the listener's executor (the core thread). Sessions run on the
+// io thread ServerState::session_executors gives them, in turn.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -7,6 +7,8 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -109,6 +111,20 @@ xml::Document sasl_element(std::string_view name, std::string_view data) {
   return d;
 }
 
+// An IQ result to `iq` (RFC 6120 §8.2.3), to `to` when the stream has bound a JID.
+std::string make_result(xml::Element iq, const Jid* to, std::optional<xml::Document> payload) {
+  xml::Document reply = xml::Document::create("iq", xml::ns::kClient);
+  xml::Element root = reply.root();
+  if (auto id = iq.find_attr("id")) root.set_attr("id", *id);
+  root.set_attr("type", "result");
+  if (!iq.attr("to").empty()) root.set_attr("from", iq.attr("to"));
+  if (to != nullptr) root.set_attr("to", to->full());
+  if (payload) root.append_copy(payload->root());
+  std::string out;
+  xml::write_element(out, root, kWriteContext);
+  return out;
+}
+
 const sasl::ScramCredential* pick(const std::vector<sasl::ScramCredential>& creds,
                                   std::string_view hash_name) {
   for (const auto& c : creds) {
@@ -130,7 +146,8 @@ C2sSession::C2sSession(tcp::socket socket, const C2sContext& context, std::uint6
       context_(context),
       state_ref_(*context.state),
       number_(number),
-      parser_(c2s_parser_options(*config_)) {
+      parser_(c2s_parser_options(*config_)),
+      on_core_(socket_.get_executor() == context.state->executor) {
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer") : format_endpoint(remote);
@@ -138,6 +155,29 @@ C2sSession::C2sSession(tcp::socket socket, const C2sContext& context, std::uint6
 }
 
 C2sSession::~C2sSession() = default;
+
+// --- Threads ----------------------------------------------------------------------------------
+
+template <class T>
+asio::awaitable<T> C2sSession::at_core(asio::awaitable<T> work) {
+  if (on_core_) return work;
+  // The coroutine runs on the core thread; its result (or exception) comes back on ours.
+  return asio::co_spawn(state_ref_.executor, std::move(work), asio::use_awaitable);
+}
+
+template <class F>
+void C2sSession::post_to_core(F f) {
+  if (on_core_) {
+    f();
+  } else {
+    asio::post(state_ref_.executor, std::move(f));
+  }
+}
+
+template <class F>
+void C2sSession::on_own_thread(F f) {
+  asio::dispatch(socket_.get_executor(), std::move(f));
+}
 
 void C2sSession::start() {
   auto self = shared_from_this();
@@ -167,7 +207,7 @@ void C2sSession::arm_auth_timeout() {
   auth_deadline_.expires_after(config_->limits.unauthenticated_timeout);
   auth_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
-    if (ec || !self || self->jid_) return;
+    if (ec || !self || self->bound_) return;
     self->stream_error(xml::StreamError::ConnectionTimeout, self->authenticated_user_.empty()
                                                                 ? "no authentication in time"
                                                                 : "no resource bound in time");
@@ -395,7 +435,7 @@ void C2sSession::on_stream_opened() {
     return;
   }
   domain_ = std::move(domain);
-  if (state_ref_.router) host_ = state_ref_.router->host(domain_);
+  host_ = state_ref_.find_host(domain_);
   send_features();
 }
 
@@ -714,7 +754,7 @@ asio::awaitable<void> C2sSession::handle_stanza(xml::Document document) {
     stream_error(xml::StreamError::NotAuthorized, "stanza before authentication");
     co_return;
   }
-  if (!jid_) {
+  if (!bound_) {
     // RFC 6120 §7.1: nothing but resource binding (and the old session request) before binding.
     if (name == "iq" && stanza.attr("type") == "set" &&
         stanza.first_child().is("bind", xml::ns::kBind)) {
@@ -780,7 +820,7 @@ asio::awaitable<void> C2sSession::route_stanza(xml::Document document) {
   const StanzaPtr keep = routed;
   bool failed = false;
   try {
-    co_await state_ref_.router->route(std::move(routed), shared_from_this());
+    co_await at_core(route_at_core(std::move(routed)));
   } catch (const std::exception& e) {
     // A failure while routing one stanza (the database, say) costs that stanza, not the session.
     state_ref_.log->error("c2s#{} {}: routing <{}/> failed: {}", number_, jid_->full(), name,
@@ -792,6 +832,10 @@ asio::awaitable<void> C2sSession::route_stanza(xml::Document document) {
     reply.root().set_attr("to", jid_->full());
     send(reply.root());
   }
+}
+
+asio::awaitable<void> C2sSession::route_at_core(StanzaPtr stanza) {
+  co_await state_ref_.router->route(std::move(stanza), shared_from_this());
 }
 
 bool C2sSession::rate_limited() {
@@ -831,7 +875,18 @@ asio::awaitable<bool> C2sSession::handle_session_iq(xml::Element iq) {
 }
 
 void C2sSession::deliver(const StanzaPtr& stanza) {
-  if (state_ != State::Open || !jid_) return;
+  if (on_core_) {
+    deliver_here(stanza);
+    return;
+  }
+  // Serialised here, once, before any other thread reads the stanza (Stanza::bytes()).
+  (void)stanza->bytes();
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), stanza] { self->deliver_here(stanza); });
+}
+
+void C2sSession::deliver_here(const StanzaPtr& stanza) {
+  if (state_ != State::Open || !bound_) return;
   send(stanza->bytes());
 }
 
@@ -865,27 +920,53 @@ asio::awaitable<void> C2sSession::handle_bind(xml::Element iq) {
     reply_error(iq, StanzaError::JidMalformed, "the resulting JID is too long");
     co_return;
   }
-  // RFC 6120 §7.6.2.1: a limit on an account's simultaneous resources (a session replacing one
-  // with the same resource does not add one).
-  const auto existing = state_ref_.sessions.sessions_of(full->bare());
-  if (existing.size() >= config_->limits.max_sessions_per_account &&
-      !state_ref_.sessions.find(*full)) {
+  xml::Document bind = xml::Document::create("bind", xml::ns::kBind);
+  bind.root().append_child("jid").append_text(full->full());
+  std::string result = make_result(iq, &*full, std::move(bind));
+  const BindOutcome outcome = co_await at_core(bind_at_core(*full, std::move(result)));
+  if (outcome == BindOutcome::TooManySessions) {
     reply_error(iq, StanzaError::ResourceConstraint,
                 "this account has reached its limit of simultaneous sessions");
-    co_return;
   }
+}
+
+// The core thread's part of resource binding: the registry, the session it replaces, the modules.
+asio::awaitable<C2sSession::BindOutcome> C2sSession::bind_at_core(Jid full, std::string result) {
+  // RFC 6120 §7.6.2.1: a limit on an account's simultaneous resources (a session replacing one
+  // with the same resource does not add one).
+  const auto existing = state_ref_.sessions.sessions_of(full.bare());
+  if (existing.size() >= config_->limits.max_sessions_per_account &&
+      !state_ref_.sessions.find(full)) {
+    co_return BindOutcome::TooManySessions;
+  }
+  auto self = shared_from_this();
   // §7.7.2.2: the same full JID twice: the older session goes (Prosody and ejabberd's default).
-  if (auto old = state_ref_.sessions.bind(*full, shared_from_this())) {
-    state_ref_.log->info("c2s#{}: {} is replaced by a new session", old->number(), full->full());
+  if (auto old = state_ref_.sessions.bind(full, self)) {
+    state_ref_.log->info("c2s#{}: {} is replaced by a new session", old->number(), full.full());
     old->shutdown(xml::StreamError::Conflict, "replaced by a new session with the same resource");
   }
-  jid_ = std::move(*full);
-  auth_deadline_.cancel();
-  xml::Document bind = xml::Document::create("bind", xml::ns::kBind);
-  bind.root().append_child("jid").append_text(jid_->full());
-  reply_result(iq, std::move(bind));
+  jid_ = std::move(full);
+  // The bind result reaches the session's thread before anything routed to the new JID (the
+  // modules' Bound handlers below, or any later stanza): both are handed over in order.
+  on_own_thread([self, result = std::move(result)]() mutable {
+    self->bound_ = true;
+    if (self->state_ != State::Open) {
+      self->end_session();  // closed while the core bound it: unbind again
+      return;
+    }
+    self->auth_deadline_.cancel();
+    self->send(std::move(result));
+  });
   state_ref_.log->info("c2s#{} {} bound {}", number_, peer_, jid_->full());
-  if (host_ != nullptr) host_->fire_session(SessionEvent::Bound, shared_from_this());
+  if (host_ != nullptr) host_->fire_session(SessionEvent::Bound, self);
+  co_return BindOutcome::Bound;
+}
+
+asio::awaitable<void> C2sSession::end_other_sessions_at_core() {
+  for (auto& s : state_ref_.sessions.sessions_of(jid_->bare())) {
+    if (s.get() != this) s->shutdown(xml::StreamError::NotAuthorized, "the account was removed");
+  }
+  co_return;
 }
 
 // XEP-0077: registration before authentication (when enabled), and for a logged-in user the
@@ -925,9 +1006,7 @@ asio::awaitable<void> C2sSession::handle_register(xml::Element iq) {
     state_ref_.log->info("c2s#{} {} removed the account {}@{}", number_, peer_, authenticated_user_,
                          domain_);
     // §3.2: every session of the account ends.
-    for (auto& s : state_ref_.sessions.sessions_of(jid_->bare())) {
-      if (s.get() != this) s->shutdown(xml::StreamError::NotAuthorized, "the account was removed");
-    }
+    co_await at_core(end_other_sessions_at_core());
     stream_error(xml::StreamError::NotAuthorized, "the account was removed");
     co_return;
   }
@@ -976,19 +1055,12 @@ asio::awaitable<void> C2sSession::handle_register(xml::Element iq) {
 }
 
 void C2sSession::reply_result(xml::Element iq, std::optional<xml::Document> payload) {
-  xml::Document reply = xml::Document::create("iq", xml::ns::kClient);
-  xml::Element root = reply.root();
-  if (auto id = iq.find_attr("id")) root.set_attr("id", *id);
-  root.set_attr("type", "result");
-  if (!iq.attr("to").empty()) root.set_attr("from", iq.attr("to"));
-  if (jid_) root.set_attr("to", jid_->full());
-  if (payload) root.append_copy(payload->root());
-  send(root);
+  send(make_result(iq, bound_ ? &*jid_ : nullptr, std::move(payload)));
 }
 
 void C2sSession::reply_error(xml::Element stanza, StanzaError condition, std::string_view text) {
   xml::Document reply = make_error(stanza, condition, domain_, text);
-  if (jid_) reply.root().set_attr("to", jid_->full());
+  if (bound_) reply.root().set_attr("to", jid_->full());
   send(reply.root());
 }
 
@@ -1012,16 +1084,20 @@ void C2sSession::stream_error(xml::StreamError condition, std::string_view reaso
   ours.prefix = kStreamPrefix;
   xml::write_stream_close(out, ours);
   state_ref_.log->info("c2s#{} stream error {} sent to {}: {}", number_, xml::to_string(condition),
-                       jid_ ? jid_->full() : peer_, loggable(reason));
+                       bound_ ? jid_->full() : peer_, loggable(reason));
   send(std::move(out));
   begin_close();
 }
 
 void C2sSession::shutdown(xml::StreamError condition, std::string_view reason) {
-  stream_error(condition, reason);
+  on_own_thread([self = shared_from_this(), condition, reason = std::string(reason)] {
+    self->stream_error(condition, reason);
+  });
 }
 
-void C2sSession::abort() { close_socket(); }
+void C2sSession::abort() {
+  on_own_thread([self = shared_from_this()] { self->close_socket(); });
+}
 
 void C2sSession::send(xml::Element element) {
   std::string out;
@@ -1053,12 +1129,14 @@ void C2sSession::begin_close() {
 }
 
 void C2sSession::end_session() {
-  if (ended_ || !jid_) return;
+  if (ended_ || !bound_) return;
   ended_ = true;
   // Modules see the session once more (the presence module broadcasts its unavailable
   // presence, RFC 6121 §4.5.2 and §4.6.3), then it is forgotten.
-  if (host_ != nullptr) host_->fire_session(SessionEvent::Closed, shared_from_this());
-  state_ref_.sessions.unbind(*jid_, this);
+  post_to_core([self = shared_from_this()] {
+    if (self->host_ != nullptr) self->host_->fire_session(SessionEvent::Closed, self);
+    self->state_ref_.sessions.unbind(*self->jid_, self.get());
+  });
 }
 
 void C2sSession::close_socket() {

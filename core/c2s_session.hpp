@@ -9,9 +9,18 @@
 // bounded by the parser's limits (xml::ParserLimits) and kMaxQueuedBytes of unsent output; an
 // idle connection holds no buffers (parser input, output and TLS records are released).
 //
-// Thread-safety: none; every call happens on the session's executor (one io_context thread).
+// Threads: a session runs on the io thread it was given (ServerState::session_executors), which
+// may not be the core thread that owns the router, the modules and the session registry. Its
+// coroutines, socket, TLS, parser and write queue belong to its own thread. What touches core
+// state (routing a stanza, binding, closing the session for the modules) is handed to the core
+// thread and awaited, so a client's stanzas are still handled in order. The core thread calls
+// deliver(), shutdown() and abort(), which hand over to the session's thread, and reads jid(),
+// host(), number(), is_open() and presence(); presence() is the core thread's alone.
+// A session on the core thread does all of this inline, as a one-thread server does.
 #pragma once
 
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -91,11 +100,12 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   C2sSession(const C2sSession&) = delete;
   C2sSession& operator=(const C2sSession&) = delete;
 
-  // Starts reading and writing. REQUIRES: called once.
+  // Starts reading and writing. REQUIRES: called once, on the session's executor.
   void start();
   // Ends the stream with a stream error (e.g. system-shutdown, conflict) and closes the connection.
+  // Any thread: runs on the session's thread.
   void shutdown(xml::StreamError condition, std::string_view reason);
-  // Closes the socket now, without a goodbye.
+  // Closes the socket now, without a goodbye. Any thread: runs on the session's thread.
   void abort();
 
   std::uint64_t number() const { return number_; }
@@ -106,9 +116,9 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   Host* host() const { return host_; }
   SessionPresence& presence() { return presence_; }
   const SessionPresence& presence() const { return presence_; }
-  // Queues a routed stanza for this client (dropped once the stream is closing).
+  // Queues a routed stanza for this client (dropped once the stream is closing). Core thread.
   void deliver(const StanzaPtr& stanza);
-  bool is_open() const { return state_ == State::Open; }
+  bool is_open() const { return state_.load(std::memory_order_relaxed) == State::Open; }
 
  private:
   enum class State : std::uint8_t {
@@ -117,6 +127,22 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
     Closing,         // our last bytes are queued; reading only to notice the peer's close
     Closed,          // socket closed
   };
+
+  // Runs `work` on the core thread and resumes on this session's (inline when they are one).
+  template <class T>
+  boost::asio::awaitable<T> at_core(boost::asio::awaitable<T> work);
+  // Runs `f` on the core thread: inline when this session is on it, else posted.
+  template <class F>
+  void post_to_core(F f);
+  // Runs `f` on this session's thread: inline when called there, else posted.
+  template <class F>
+  void on_own_thread(F f);
+  // The parts of handling that run on the core thread.
+  boost::asio::awaitable<void> route_at_core(StanzaPtr stanza);
+  enum class BindOutcome : std::uint8_t { Bound, TooManySessions };
+  boost::asio::awaitable<BindOutcome> bind_at_core(Jid full, std::string result);
+  boost::asio::awaitable<void> end_other_sessions_at_core();
+  void deliver_here(const StanzaPtr& stanza);
 
   // The thread's read buffer (kReadBufferBytes), valid until the session next awaits.
   static char* scratch();
@@ -177,7 +203,9 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   std::string peer_;
   std::string peer_address_;  // the IP address alone, for throttling
   xml::StreamParser parser_;
-  State state_ = State::AwaitingHeader;
+  // Written on the session's thread; the core thread reads it (is_open()).
+  std::atomic<State> state_ = State::AwaitingHeader;
+  const bool on_core_;  // the session's executor is the core thread's
   bool header_sent_ = false;
   bool read_done_ = false;
   bool write_done_ = false;
@@ -197,7 +225,10 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   bool tls_closing_ = false;                  // write_loop is sending close_notify
   std::string authenticated_user_;            // nodeprepped localpart, once SASL succeeded
   unsigned auth_failures_ = 0;
-  std::optional<Jid> jid_;            // once bound
+  // Once bound. Written on the core thread before the session is in the registry; the session's
+  // own thread reads it once bound_ is set (by a job the core posted after writing it).
+  std::optional<Jid> jid_;
+  bool bound_ = false;                // the session's thread has seen the bind through
   Host* host_ = nullptr;
   SessionPresence presence_;
   bool ended_ = false;                // Closed event fired, unbound

@@ -262,6 +262,9 @@ std::optional<std::string> validate(const Config& config) {
     }
   }
   if (config.data_dir.empty()) return std::string("the data directory must not be empty");
+  if (config.threads > kMaxThreads) {
+    return "threads must be from 0 (one per CPU core) to " + std::to_string(kMaxThreads);
+  }
   if (config.scram_iterations < 4096) {
     return std::string("scram_iterations must be at least 4096 (RFC 5802 §5.1)");
   }

@@ -121,6 +121,9 @@ struct Limits {
   unsigned max_offline_messages = 1000;
 };
 
+// The most io threads a server runs (Config::threads).
+inline constexpr unsigned kMaxThreads = 64;
+
 struct Config {
   // Every served domain; the first is the default for streams without 'to'.
   std::vector<VirtualHost> hosts = {VirtualHost{"localhost", {}, {}, false, std::nullopt, {}}};
@@ -136,6 +139,9 @@ struct Config {
   S2sConfig s2s;
   // SCRAM iteration count for newly set passwords (RFC 5802 §5.1; at least 4096).
   std::uint32_t scram_iterations = 4096;
+  // Threads that serve connections (each with its own event loop; the first also runs the router
+  // and the modules); 0 means one per CPU core.
+  unsigned threads = 0;
   Limits limits;
   std::vector<SharedGroupConfig> groups;
   // Also log to this file; "" logs to stderr only. Level: trace, debug, info, warn, error.

@@ -25,7 +25,7 @@ using namespace std::string_view_literals;
 enum class Section { Top, C2s, Limits, Host, Group, S2s, S2sRoute };
 
 constexpr std::array kTopKeys = {
-    "data_dir"sv, "bind"sv,   "log_file"sv, "log_level"sv, "scram_iterations"sv,
+    "data_dir"sv, "bind"sv,   "log_file"sv, "log_level"sv, "scram_iterations"sv, "threads"sv,
     "c2s"sv,      "limits"sv, "host"sv,     "group"sv,     "s2s"sv};
 // The top-level keys that name tables rather than hold values.
 constexpr std::array kTableKeys = {"c2s"sv, "limits"sv, "host"sv, "group"sv, "s2s"sv};
@@ -162,6 +162,10 @@ class Loader {
       config.scram_iterations = static_cast<std::uint32_t>(
           whole_number(*node, "scram_iterations", Section::Top, 4096, 1'000'000, "4096",
                        " (RFC 5802 §5.1 asks for at least 4096)"));
+    }
+    if (auto* node = root.get("threads")) {
+      config.threads = static_cast<unsigned>(whole_number(
+          *node, "threads", Section::Top, 0, kMaxThreads, "2", " (0 means one per CPU core)"));
     }
     if (auto* node = root.get("c2s")) load_c2s(table(*node, "c2s", "[c2s]"), config);
     if (auto* node = root.get("limits")) load_limits(table(*node, "limits", "[limits]"), config);
@@ -948,6 +952,7 @@ void apply_overrides(Config& config, const ConfigOverrides& o) {
   }
   if (o.c2s_port) config.c2s.port = *o.c2s_port;
   if (o.c2s_tls_port) config.c2s_tls.port = *o.c2s_tls_port;
+  if (o.threads) config.threads = *o.threads;
   if (o.s2s_enabled) config.s2s.enabled = *o.s2s_enabled;
   if (o.s2s_port) config.s2s.listener.port = *o.s2s_port;
   if (o.s2s_tls_port) config.s2s.tls_listener.port = *o.s2s_tls_port;

@@ -78,6 +78,7 @@ struct ConfigOverrides {
   std::optional<std::filesystem::path> certificate;
   std::optional<std::filesystem::path> key;
   std::optional<std::filesystem::path> log_file;
+  std::optional<unsigned> threads;
   std::optional<std::string> log_level;
 };
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,6 +17,7 @@
 #include <iterator>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "core/c2s_listener.hpp"
@@ -51,6 +53,11 @@ void ensure_certificates(const Config& config, spdlog::logger& log) {
   }
 }
 
+unsigned io_threads(const Config& config) {
+  if (config.threads != 0) return config.threads;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, kMaxThreads);
+}
+
 // 16 characters a person can type: lowercase letters and digits without look-alikes.
 std::string demo_password() {
   static constexpr std::string_view kAlphabet = "abcdefghijkmnpqrstuvwxyz23456789";
@@ -80,6 +87,7 @@ struct Server::Impl {
       boost::system::error_code ignored;
       if (signals) signals->cancel(ignored);
       if (hup) hup->cancel(ignored);
+      core_work.reset();
     };
     ++draining;  // held until every listener has been told, so none finishes the drain early
     for (auto* l : {c2s.get(), c2s_tls.get()}) {
@@ -128,6 +136,8 @@ struct Server::Impl {
       names += (names.empty() ? "" : " ") + m->name;
     }
     state.log->info("{}: modules {}", config.domain, names.empty() ? "(none)" : names);
+    (void)host->caps_hash();  // computed now: sessions on other threads read it
+    std::unique_lock lock(state.hosts_mutex);
     state.hosts.emplace(config.domain, std::move(host));
   }
 
@@ -159,6 +169,11 @@ struct Server::Impl {
       auto same = [](const ListenerConfig& a, const ListenerConfig& b) {
         return a.port == b.port && a.address == b.address;
       };
+      if (next.threads != current.threads) {
+        state.log->warn("the number of threads changes only with a restart; keeping {}",
+                        current.threads);
+        next.threads = current.threads;
+      }
       if (!same(next.s2s.listener, current.s2s.listener) ||
           !same(next.s2s.tls_listener, current.s2s.tls_listener) ||
           next.s2s.enabled != current.s2s.enabled) {
@@ -195,7 +210,15 @@ struct Server::Impl {
     return l;
   }
 
-  asio::io_context io{1};  // one thread for now; one io_context per shard later (DESIGN.md)
+  // Threads past the first: an event loop each, running the client sessions given to it
+  // (ServerState::session_executors). Declared before `io`: handlers left in the core's loop may
+  // own sessions whose sockets belong to these.
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  std::vector<std::thread> worker_threads;
+  // The core thread's loop: listeners, router, modules, federation, signals, and its share of
+  // sessions. Kept running until every connection has drained, whatever the other threads hold.
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> core_work;
   ServerState state;
   std::unique_ptr<storage::Worker> storage;
   std::unique_ptr<C2sListener> c2s;
@@ -260,6 +283,15 @@ void Server::start() {
   impl.state.c2s_tls = tls::ServerContexts::load(config, "xmpp-client");
   impl.state.router = std::make_unique<Router>(impl.state);
   impl.state.executor = impl.io.get_executor();
+  const unsigned threads = io_threads(config);
+  impl.state.session_executors = {impl.io.get_executor()};
+  for (unsigned i = 1; i < threads; ++i) {
+    impl.workers.push_back(std::make_unique<asio::io_context>(1));
+    impl.state.session_executors.push_back(impl.workers.back()->get_executor());
+  }
+  log.info("serving with {} thread(s){}", threads,
+           config.threads == 0 ? " (one per CPU core; set threads in the configuration to change)"
+                               : "");
   for (const auto& host : config.hosts) impl.add_host(host);
 
   if (impl.make_federation && config.s2s.enabled) {
@@ -336,8 +368,27 @@ void Server::stop_on_signals() {
 }
 
 void Server::run() {
-  impl_->io.run();
-  impl_->state.log->info("stopped");
+  Impl& impl = *impl_;
+  impl.core_work.emplace(impl.io.get_executor());
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_work;
+  for (auto& worker : impl.workers) {
+    worker_work.emplace_back(worker->get_executor());
+    impl.worker_threads.emplace_back([&worker = *worker, log = impl.state.log] {
+      try {
+        worker.run();
+      } catch (const std::exception& e) {
+        log->critical("an io thread stopped: {}", e.what());
+        std::abort();  // a session's failure is caught in the session; this is a bug
+      }
+    });
+  }
+  impl.io.run();
+  // Every connection has closed: what the other loops still hold is only finished operations.
+  worker_work.clear();
+  for (auto& worker : impl.workers) worker->stop();
+  for (auto& thread : impl.worker_threads) thread.join();
+  impl.worker_threads.clear();
+  impl.state.log->info("stopped");
 }
 
 void Server::stop() {

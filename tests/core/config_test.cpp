@@ -61,6 +61,7 @@ void expect_same_settings_except_data_dir(const Config& a, const Config& b) {
   EXPECT_EQ(a.c2s_tls.address, b.c2s_tls.address);
   EXPECT_EQ(a.c2s_require_tls, b.c2s_require_tls);
   EXPECT_EQ(a.scram_iterations, b.scram_iterations);
+  EXPECT_EQ(a.threads, b.threads);
   EXPECT_EQ(a.limits.max_stanza_bytes, b.limits.max_stanza_bytes);
   EXPECT_EQ(a.limits.unauthenticated_timeout, b.limits.unauthenticated_timeout);
   EXPECT_EQ(a.limits.max_auth_failures, b.limits.max_auth_failures);
@@ -142,6 +143,7 @@ TEST(ConfigFileTest, SampleAndReferenceDocumentEveryKey) {
                                "log_file",
                                "log_level",
                                "scram_iterations",
+                               "threads",
                                "port",
                                "tls_port",
                                "require_tls",
@@ -252,6 +254,7 @@ data_dir = "/var/lib/parley"
 bind = "127.0.0.1"
 log_level = "debug"
 scram_iterations = 10000
+threads = 3
 [c2s]
 port = 15222
 tls_port = false
@@ -271,6 +274,7 @@ domain = "chat.example.net"
   EXPECT_EQ(config.bind_address, "127.0.0.1");
   EXPECT_EQ(config.log_level, "debug");
   EXPECT_EQ(config.scram_iterations, 10000u);
+  EXPECT_EQ(config.threads, 3u);
   EXPECT_EQ(config.c2s.port, std::optional<std::uint16_t>(15222));
   EXPECT_EQ(config.c2s_tls.port, std::nullopt);
   EXPECT_FALSE(config.c2s_require_tls);
@@ -408,6 +412,26 @@ TEST(ConfigErrorTest, PortOutOfRange) {
   EXPECT_STREQ(e.what(),
                "parley.toml:3: key 'port' in [c2s] must be a whole number from 0 to 65535, or "
                "false to turn the listener off, e.g. port = 5222");
+}
+
+TEST(ConfigErrorTest, TooManyThreads) {
+  const ConfigError e = error_for("log_level = \"info\"\nthreads = 65\n");
+  EXPECT_EQ(e.line(), 2u);
+  EXPECT_STREQ(e.what(),
+               "parley.toml:2: key 'threads' must be a whole number from 0 to 64 (0 means one "
+               "per CPU core), e.g. threads = 2");
+}
+
+TEST(ConfigFileTest, ThreadsDefaultsToOnePerCoreAndFlagsOverrideIt) {
+  EXPECT_EQ(parse("").threads, 0u);
+  Config config = parse("threads = 1\n");
+  EXPECT_EQ(config.threads, 1u);
+  ConfigOverrides flags;
+  flags.threads = 4;
+  apply_overrides(config, flags);
+  EXPECT_EQ(config.threads, 4u);
+  config.threads = 65;
+  EXPECT_TRUE(validate(config).has_value());
 }
 
 TEST(ConfigErrorTest, PortGivenAsAString) {

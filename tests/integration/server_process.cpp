@@ -214,6 +214,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
   if (std::find(extra_args.begin(), extra_args.end(), "--bind") == extra_args.end()) {
     for (const char* flag : {"--bind", "127.0.0.1"}) common.emplace_back(flag);
   }
+  // Two io threads unless a test says otherwise, whatever the machine's cores: sessions then live
+  // on both the core thread and another, and every test crosses between them.
+  if (std::find(extra_args.begin(), extra_args.end(), "--threads") == extra_args.end()) {
+    for (const char* flag : {"--threads", "2"}) common.emplace_back(flag);
+  }
   // Federation tests choose their s2s ports themselves.
   if (std::find(extra_args.begin(), extra_args.end(), "--s2s-port") == extra_args.end()) {
     for (const char* flag : {"--s2s-port", "0", "--s2s-tls-port", "0"}) common.emplace_back(flag);
