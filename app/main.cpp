@@ -157,8 +157,8 @@ struct ConfigFlags {
   void add_serve_options(CLI::App* cmd) {
     threads_opt = cmd->add_option("--threads", threads,
                                   "Threads serving connections; the first also routes stanzas "
-                                  "(default: the file's threads, else one per CPU core)")
-                      ->check(CLI::Range(1u, parley::core::kMaxThreads))
+                                  "(default: the file's threads, else 1; 0: one per CPU core)")
+                      ->check(CLI::Range(0u, parley::core::kMaxThreads))
                       ->type_name("N")
                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }

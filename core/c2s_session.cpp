@@ -148,6 +148,10 @@ C2sSession::C2sSession(tcp::socket socket, const C2sContext& context, std::uint6
       number_(number),
       parser_(c2s_parser_options(*config_)),
       on_core_(socket_.get_executor() == context.state->executor) {
+  const auto& executors = context.state->session_executors;
+  for (std::size_t i = 0; i < executors.size(); ++i) {
+    if (executors[i] == socket_.get_executor()) thread_ = i;
+  }
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer") : format_endpoint(remote);
@@ -175,8 +179,12 @@ void C2sSession::post_to_core(F f) {
 }
 
 template <class F>
-void C2sSession::on_own_thread(F f) {
-  asio::dispatch(socket_.get_executor(), std::move(f));
+void C2sSession::from_core(F f) {
+  if (on_core_) {
+    f();
+  } else {
+    state_ref_.handovers.add(thread_, std::move(f));
+  }
 }
 
 void C2sSession::start() {
@@ -363,8 +371,22 @@ asio::awaitable<bool> C2sSession::start_tls() {
 }
 
 asio::awaitable<void> C2sSession::process_events() {
+  // Stanzas that only need routing go to the core thread together, up to kMaxBatch at a time;
+  // anything else first lets the batch before it through, so that everything stays in order.
+  constexpr std::size_t kMaxBatch = 64;
+  std::vector<StanzaPtr> batch;
   while (state_ == State::AwaitingHeader || state_ == State::Open) {
     xml::StreamParser::Event event = parser_.next();
+    // (Not declared in the if: g++ 12 mishandles condition variables alive across co_await.)
+    StanzaPtr stanza =
+        event.type == xml::StreamParser::EventType::Element ? routable(event.element) : nullptr;
+    if (stanza) {
+      batch.push_back(std::move(stanza));
+      if (batch.size() >= kMaxBatch) co_await route_batch(batch);
+      continue;
+    }
+    co_await route_batch(batch);
+    if (state_ != State::AwaitingHeader && state_ != State::Open) break;
     switch (event.type) {
       case xml::StreamParser::EventType::NeedMore:
         co_return;
@@ -773,7 +795,7 @@ asio::awaitable<void> C2sSession::route_stanza(xml::Document document) {
   const xml::Element stanza = document.root();
   const std::string_view name = stanza.name();
   const std::string_view type = stanza.attr("type");
-  if (rate_limited()) {
+  if (std::exchange(rate_exceeded_, false) || rate_limited()) {
     if (type == "error" || type == "result") co_return;
     xml::Document reply = make_error(stanza, StanzaError::PolicyViolation, domain_,
                                      "too many stanzas: slow down and send this one again");
@@ -816,26 +838,82 @@ asio::awaitable<void> C2sSession::route_stanza(xml::Document document) {
     // (Presence without 'to' is a broadcast.)
     to = jid_->bare();
   }
-  auto routed = Stanza::make(std::move(document), *jid_, std::move(to));
-  const StanzaPtr keep = routed;
-  bool failed = false;
-  try {
-    co_await at_core(route_at_core(std::move(routed)));
-  } catch (const std::exception& e) {
-    // A failure while routing one stanza (the database, say) costs that stanza, not the session.
-    state_ref_.log->error("c2s#{} {}: routing <{}/> failed: {}", number_, jid_->full(), name,
-                          e.what());
-    failed = true;
-  }
-  if (failed && keep->type() != "error" && keep->type() != "result") {
-    xml::Document reply = make_error(keep->root(), StanzaError::InternalServerError, domain_);
-    reply.root().set_attr("to", jid_->full());
-    send(reply.root());
-  }
+  std::vector<StanzaPtr> batch{Stanza::make(std::move(document), *jid_, std::move(to))};
+  co_await route_batch(batch);
 }
 
-asio::awaitable<void> C2sSession::route_at_core(StanzaPtr stanza) {
-  co_await state_ref_.router->route(std::move(stanza), shared_from_this());
+StanzaPtr C2sSession::routable(xml::Document& document) {
+  if (state_ != State::Open || !bound_) return nullptr;
+  const xml::Element stanza = document.root();
+  if (stanza.ns() != xml::ns::kClient) return nullptr;
+  const std::string_view name = stanza.name();
+  const std::string_view type = stanza.attr("type");
+  const auto to_text = stanza.find_attr("to");
+  if (name == "message") {
+    // Any type: RFC 6121 §5.2.2 makes unknown ones normal.
+  } else if (name == "presence") {
+    if (!type.empty() && type != "unavailable" && type != "probe" && type != "error" &&
+        !is_subscription_type(type)) {
+      return nullptr;
+    }
+  } else if (name == "iq") {
+    if (type == "get" || type == "set") {
+      if (stanza.child_count() != 1) return nullptr;
+      // Possibly one of the session's own IQs (bind, session, register): route_stanza().
+      if (!to_text || to_text->empty() || *to_text == domain_) return nullptr;
+    } else if (type != "result" && type != "error") {
+      return nullptr;
+    }
+  } else {
+    return nullptr;
+  }
+  std::optional<Jid> to;
+  if (to_text && !to_text->empty()) {
+    to = Jid::parse(*to_text);
+    if (!to) return nullptr;
+  } else if (name != "presence") {
+    to = jid_->bare();  // RFC 6120 §10.3.1, §10.3.3 (see route_stanza())
+  }
+  if (rate_limited()) {
+    // Counted once: route_stanza() answers it without asking the limit again.
+    rate_exceeded_ = true;
+    return nullptr;
+  }
+  return Stanza::make(std::move(document), *jid_, std::move(to));
+}
+
+asio::awaitable<void> C2sSession::route_batch(std::vector<StanzaPtr>& batch) {
+  if (batch.empty()) co_return;
+  std::vector<StanzaPtr> stanzas;
+  stanzas.swap(batch);
+  co_await at_core(route_at_core(std::move(stanzas)));
+}
+
+asio::awaitable<void> C2sSession::route_at_core(std::vector<StanzaPtr> stanzas) {
+  auto self = shared_from_this();
+  for (StanzaPtr& stanza : stanzas) {
+    const StanzaPtr keep = stanza;
+    bool failed = false;
+    try {
+      co_await state_ref_.router->route(std::move(stanza), self);
+    } catch (const std::exception& e) {
+      // A failure while routing one stanza (the database, say) costs that stanza, not the
+      // session.
+      state_ref_.log->error("c2s#{} {}: routing <{}/> failed: {}", number_, jid_->full(),
+                            keep->root().name(), e.what());
+      failed = true;
+    }
+    if (failed && keep->type() != "error" && keep->type() != "result") {
+      xml::Document reply = make_error(keep->root(), StanzaError::InternalServerError, domain_);
+      reply.root().set_attr("to", jid_->full());
+      std::string bytes;
+      xml::write_element(bytes, reply.root(), kWriteContext);
+      from_core([self, bytes = std::move(bytes)]() mutable { self->send(std::move(bytes)); });
+    }
+  }
+  // What the stanzas sent to other threads leaves before this session resumes, so that its own
+  // later replies cannot overtake them.
+  state_ref_.handovers.flush();
 }
 
 bool C2sSession::rate_limited() {
@@ -881,8 +959,7 @@ void C2sSession::deliver(const StanzaPtr& stanza) {
   }
   // Serialised here, once, before any other thread reads the stanza (Stanza::bytes()).
   (void)stanza->bytes();
-  asio::post(socket_.get_executor(),
-             [self = shared_from_this(), stanza] { self->deliver_here(stanza); });
+  from_core([self = shared_from_this(), stanza] { self->deliver_here(stanza); });
 }
 
 void C2sSession::deliver_here(const StanzaPtr& stanza) {
@@ -948,7 +1025,7 @@ asio::awaitable<C2sSession::BindOutcome> C2sSession::bind_at_core(Jid full, std:
   jid_ = std::move(full);
   // The bind result reaches the session's thread before anything routed to the new JID (the
   // modules' Bound handlers below, or any later stanza): both are handed over in order.
-  on_own_thread([self, result = std::move(result)]() mutable {
+  from_core([self, result = std::move(result)]() mutable {
     self->bound_ = true;
     if (self->state_ != State::Open) {
       self->end_session();  // closed while the core bound it: unbind again
@@ -1090,13 +1167,13 @@ void C2sSession::stream_error(xml::StreamError condition, std::string_view reaso
 }
 
 void C2sSession::shutdown(xml::StreamError condition, std::string_view reason) {
-  on_own_thread([self = shared_from_this(), condition, reason = std::string(reason)] {
+  from_core([self = shared_from_this(), condition, reason = std::string(reason)] {
     self->stream_error(condition, reason);
   });
 }
 
 void C2sSession::abort() {
-  on_own_thread([self = shared_from_this()] { self->close_socket(); });
+  from_core([self = shared_from_this()] { self->close_socket(); });
 }
 
 void C2sSession::send(xml::Element element) {

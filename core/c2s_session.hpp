@@ -13,9 +13,10 @@
 // may not be the core thread that owns the router, the modules and the session registry. Its
 // coroutines, socket, TLS, parser and write queue belong to its own thread. What touches core
 // state (routing a stanza, binding, closing the session for the modules) is handed to the core
-// thread and awaited, so a client's stanzas are still handled in order. The core thread calls
-// deliver(), shutdown() and abort(), which hand over to the session's thread, and reads jid(),
-// host(), number(), is_open() and presence(); presence() is the core thread's alone.
+// thread and awaited, so a client's stanzas are still handled in order; the stanzas of one read go
+// over together. The core thread calls deliver(), shutdown() and abort(), which reach the
+// session's thread through ServerState::handovers (in order), and reads jid(), host(), number(),
+// is_open() and presence(); presence() is the core thread's alone.
 // A session on the core thread does all of this inline, as a one-thread server does.
 #pragma once
 
@@ -35,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/jid.hpp"
 #include "core/stanza.hpp"
@@ -103,9 +105,9 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   // Starts reading and writing. REQUIRES: called once, on the session's executor.
   void start();
   // Ends the stream with a stream error (e.g. system-shutdown, conflict) and closes the connection.
-  // Any thread: runs on the session's thread.
+  // Core thread.
   void shutdown(xml::StreamError condition, std::string_view reason);
-  // Closes the socket now, without a goodbye. Any thread: runs on the session's thread.
+  // Closes the socket now, without a goodbye. Core thread.
   void abort();
 
   std::uint64_t number() const { return number_; }
@@ -134,11 +136,12 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   // Runs `f` on the core thread: inline when this session is on it, else posted.
   template <class F>
   void post_to_core(F f);
-  // Runs `f` on this session's thread: inline when called there, else posted.
+  // From the core thread: runs `f` on this session's thread (inline when that is the core's),
+  // after everything the core handed to this session before.
   template <class F>
-  void on_own_thread(F f);
-  // The parts of handling that run on the core thread.
-  boost::asio::awaitable<void> route_at_core(StanzaPtr stanza);
+  void from_core(F f);
+  // The parts of handling that run on the core thread. route_at_core() routes `stanzas` in order.
+  boost::asio::awaitable<void> route_at_core(std::vector<StanzaPtr> stanzas);
   enum class BindOutcome : std::uint8_t { Bound, TooManySessions };
   boost::asio::awaitable<BindOutcome> bind_at_core(Jid full, std::string result);
   boost::asio::awaitable<void> end_other_sessions_at_core();
@@ -180,6 +183,12 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   // Stanzas.
   boost::asio::awaitable<void> handle_stanza(xml::Document document);
   boost::asio::awaitable<void> route_stanza(xml::Document document);
+  // A bound client's stanza that needs nothing from this thread but routing (no reply of its
+  // own, no session IQ, within the rate limit), 'from' stamped: the parsed document moves into
+  // it. nullptr leaves the document to handle_element().
+  StanzaPtr routable(xml::Document& document);
+  // Routes and empties `batch` (at the core), in order.
+  boost::asio::awaitable<void> route_batch(std::vector<StanzaPtr>& batch);
   // The session-level IQs to the server: bind, session, register. False when `iq` is none.
   boost::asio::awaitable<bool> handle_session_iq(xml::Element iq);
   bool rate_limited();
@@ -206,6 +215,7 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   // Written on the session's thread; the core thread reads it (is_open()).
   std::atomic<State> state_ = State::AwaitingHeader;
   const bool on_core_;  // the session's executor is the core thread's
+  std::size_t thread_ = 0;  // its index in ServerState::session_executors
   bool header_sent_ = false;
   bool read_done_ = false;
   bool write_done_ = false;
@@ -235,6 +245,7 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   double rate_tokens_ = 0;            // stanza rate limit (token bucket)
   std::chrono::steady_clock::time_point rate_updated_{};
   bool session_established_ = false;  // RFC 3921 <session/>
+  bool rate_exceeded_ = false;        // routable() found the stanza over the rate limit
 };
 
 }  // namespace parley::core

@@ -140,8 +140,9 @@ struct Config {
   // SCRAM iteration count for newly set passwords (RFC 5802 §5.1; at least 4096).
   std::uint32_t scram_iterations = 4096;
   // Threads that serve connections (each with its own event loop; the first also runs the router
-  // and the modules); 0 means one per CPU core.
-  unsigned threads = 0;
+  // and the modules); 0 means one per CPU core. One by default: on the 2-core machine measured,
+  // a second thread cost more than it gave (docs/PERFORMANCE.md).
+  unsigned threads = 1;
   Limits limits;
   std::vector<SharedGroupConfig> groups;
   // Also log to this file; "" logs to stderr only. Level: trace, debug, info, warn, error.

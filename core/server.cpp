@@ -289,9 +289,8 @@ void Server::start() {
     impl.workers.push_back(std::make_unique<asio::io_context>(1));
     impl.state.session_executors.push_back(impl.workers.back()->get_executor());
   }
-  log.info("serving with {} thread(s){}", threads,
-           config.threads == 0 ? " (one per CPU core; set threads in the configuration to change)"
-                               : "");
+  impl.state.handovers.set_executors(impl.io.get_executor(), impl.state.session_executors);
+  log.info("serving with {} thread(s){}", threads, config.threads == 0 ? " (one per CPU core)" : "");
   for (const auto& host : config.hosts) impl.add_host(host);
 
   if (impl.make_federation && config.s2s.enabled) {

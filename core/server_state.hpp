@@ -23,6 +23,7 @@
 
 #include "core/auth_throttle.hpp"
 #include "core/config.hpp"
+#include "core/handovers.hpp"
 #include "core/host.hpp"
 #include "core/remote_domains.hpp"
 #include "core/router.hpp"
@@ -82,6 +83,8 @@ struct ServerState {
   // Where new client sessions run, in turn: the core's executor first, then one per further io
   // thread ([server] threads). Set at start.
   std::vector<boost::asio::any_io_executor> session_executors;
+  // The core thread's jobs for sessions on the other threads (C2sSession::from_core).
+  Handovers handovers;
   // Any thread.
   AuthThrottle auth_throttle;
   RegistrationLimiter registrations;

@@ -422,10 +422,10 @@ TEST(ConfigErrorTest, TooManyThreads) {
                "per CPU core), e.g. threads = 2");
 }
 
-TEST(ConfigFileTest, ThreadsDefaultsToOnePerCoreAndFlagsOverrideIt) {
-  EXPECT_EQ(parse("").threads, 0u);
-  Config config = parse("threads = 1\n");
-  EXPECT_EQ(config.threads, 1u);
+TEST(ConfigFileTest, ThreadsDefaultsToOneAndFlagsOverrideIt) {
+  EXPECT_EQ(parse("").threads, 1u);
+  Config config = parse("threads = 0\n");
+  EXPECT_EQ(config.threads, 0u);
   ConfigOverrides flags;
   flags.threads = 4;
   apply_overrides(config, flags);
