@@ -1,6 +1,7 @@
 #include "core/server.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <spdlog/logger.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -370,9 +371,13 @@ void Server::run() {
   Impl& impl = *impl_;
   impl.core_work.emplace(impl.io.get_executor());
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_work;
-  for (auto& worker : impl.workers) {
-    worker_work.emplace_back(worker->get_executor());
-    impl.worker_threads.emplace_back([&worker = *worker, log = impl.state.log] {
+  for (std::size_t i = 0; i < impl.workers.size(); ++i) {
+    asio::io_context& worker = *impl.workers[i];
+    worker_work.emplace_back(worker.get_executor());
+    impl.worker_threads.emplace_back([&worker, i, log = impl.state.log] {
+      // Named for top -H and the like: parley-io1, parley-io2, ... (the core thread is the main one).
+      const std::string name = "parley-io" + std::to_string(i + 1);
+      pthread_setname_np(pthread_self(), name.c_str());
       try {
         worker.run();
       } catch (const std::exception& e) {

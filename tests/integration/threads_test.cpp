@@ -7,10 +7,13 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/server_process.hpp"
@@ -22,12 +25,15 @@ constexpr char kPassword[] = "secret";
 constexpr char kNoRateLimit[] =
     "[limits]\nstanzas_per_second = 0\n[[host]]\ndomain = \"localhost\"\n";
 
-// The number of threads of a running process (its /proc/PID/task entries).
-std::size_t os_threads(pid_t pid) {
+// The io threads past the first of a running server: its threads named parley-io<N>.
+std::size_t io_threads(pid_t pid) {
   std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry :
+  for (const auto& entry :
        std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
-    ++n;
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind("parley-io", 0) == 0) ++n;
   }
   return n;
 }
@@ -136,10 +142,16 @@ INSTANTIATE_TEST_SUITE_P(Threads, ThreadsTest, ::testing::Values(1, 2, 3),
                          });
 
 TEST(ThreadsCountTest, EachIoThreadIsAThreadOfTheProcess) {
-  ServerProcess one({"--threads", "1"});
-  ServerProcess three({"--threads", "3"});
-  EXPECT_EQ(os_threads(three.pid()) - os_threads(one.pid()), 2u) << one.output() << "\n---\n"
-                                                                 << three.output();
+  for (const int threads : {1, 3}) {
+    ServerProcess server({"--threads", std::to_string(threads)});
+    // The threads start right after the port file is written: give them a moment.
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (io_threads(server.pid()) < static_cast<std::size_t>(threads - 1) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(io_threads(server.pid()), static_cast<std::size_t>(threads - 1)) << server.output();
+  }
 }
 
 }  // namespace
