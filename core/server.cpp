@@ -386,12 +386,20 @@ void Server::run() {
       }
     });
   }
-  impl.io.run();
+  auto stop_workers = [&] {
+    worker_work.clear();
+    for (auto& worker : impl.workers) worker->stop();
+    for (auto& thread : impl.worker_threads) thread.join();
+    impl.worker_threads.clear();
+  };
+  try {
+    impl.io.run();
+  } catch (...) {
+    stop_workers();
+    throw;
+  }
   // Every connection has closed: what the other loops still hold is only finished operations.
-  worker_work.clear();
-  for (auto& worker : impl.workers) worker->stop();
-  for (auto& thread : impl.worker_threads) thread.join();
-  impl.worker_threads.clear();
+  stop_workers();
   impl.state.log->info("stopped");
 }
 
