@@ -257,8 +257,8 @@ void Server::start() {
   const Config& config = *impl.state.config;
   auto& log = *impl.state.log;
   if (auto problem = validate(config)) throw std::invalid_argument(*problem);
-  // OpenSSL writes client connections with write(2) (core/tls/TlsSocket), which raises SIGPIPE
-  // when the peer has gone: a reset connection must cost that connection, not the process.
+  // A write to a connection the peer has reset must cost that connection, not the process:
+  // Parley's own writes use MSG_NOSIGNAL (core/tls/TlsSocket), and this covers any library's.
   std::signal(SIGPIPE, SIG_IGN);
 
   if (std::filesystem::create_directories(config.data_dir)) {

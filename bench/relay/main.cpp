@@ -76,7 +76,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, relay::Relay& state,
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenSSL writes with write(2) (core/tls/TlsSocket): a client gone must not kill the relay.
+  // A client gone must not kill the relay (TlsSocket sends with MSG_NOSIGNAL; this is for the rest).
   std::signal(SIGPIPE, SIG_IGN);
   Options o;
   CLI::App app{

@@ -1,7 +1,9 @@
 #include "core/tls/tls_socket.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -9,8 +11,11 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+#include <array>
 #include <climits>
+#include <cstring>
 #include <stdexcept>
+#include <tuple>
 
 namespace parley::core::tls {
 
@@ -29,18 +34,85 @@ error_code openssl_error() {
   return {static_cast<int>(e), asio::error::get_ssl_category()};
 }
 
+// What the socket gave for OpenSSL: one buffer for every connection of the thread, since each
+// hands it to OpenSSL before it awaits anything (and keeps what OpenSSL left, keep_unread()).
+constexpr std::size_t kReadBytes = 16 * 1024;
+char* read_buffer() {
+  thread_local std::array<char, kReadBytes> buffer;
+  return buffer.data();
+}
+
 }  // namespace
+
+BIO_METHOD* TlsSocket::bio_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "parley socket");
+    if (m == nullptr || BIO_meth_set_read(m, &TlsSocket::bio_read) != 1 ||
+        BIO_meth_set_write(m, &TlsSocket::bio_write) != 1 ||
+        BIO_meth_set_ctrl(m, &TlsSocket::bio_ctrl) != 1) {
+      throw std::runtime_error("cannot create OpenSSL's BIO type for sockets");
+    }
+    return m;
+  }();
+  return method;
+}
+
+int TlsSocket::bio_read(BIO* bio, char* out, int size) {
+  auto* self = static_cast<TlsSocket*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (self->input_size_ == 0) {
+    if (self->eof_) return 0;
+    BIO_set_retry_read(bio);  // wait(): the socket's next bytes
+    return -1;
+  }
+  const std::size_t n = std::min(static_cast<std::size_t>(std::max(size, 0)), self->input_size_);
+  std::memcpy(out, self->input_, n);
+  self->input_ += n;
+  self->input_size_ -= n;
+  return static_cast<int>(n);
+}
+
+int TlsSocket::bio_write(BIO* bio, const char* in, int size) {
+  auto* self = static_cast<TlsSocket*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  // MSG_NOSIGNAL: a peer that reset the connection is an error here, not a SIGPIPE.
+  const ssize_t n = ::send(self->socket_.native_handle(), in, static_cast<std::size_t>(size),
+                           MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(bio);
+  return -1;  // errno stays for classify()
+}
+
+long TlsSocket::bio_ctrl(BIO* bio, int command, long, void*) {
+  auto* self = static_cast<TlsSocket*>(BIO_get_data(bio));
+  switch (command) {
+    case BIO_CTRL_FLUSH:
+      return 1;  // nothing is buffered here
+    case BIO_CTRL_EOF:
+      return self->eof_ && self->input_size_ == 0 ? 1 : 0;
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(self->input_size_);
+    default:
+      return 0;
+  }
+}
 
 TlsSocket::TlsSocket(asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role role)
     : socket_(socket) {
   ssl_ = SSL_new(context);
   if (ssl_ == nullptr) throw std::runtime_error("cannot create a TLS connection (SSL_new)");
-  if (SSL_set_fd(ssl_, socket_.native_handle()) != 1) {
+  BIO* bio = BIO_new(bio_method());
+  if (bio == nullptr) {
     SSL_free(ssl_);
-    throw std::runtime_error("cannot attach TLS to the socket (SSL_set_fd)");
+    throw std::runtime_error("cannot attach TLS to the socket (BIO_new)");
   }
+  BIO_set_data(bio, this);
+  BIO_set_init(bio, 1);
+  SSL_set_bio(ssl_, bio, bio);  // the SSL owns it now
   error_code ignored;
   socket_.non_blocking(true, ignored);
+  // A writer never needs to read (which is the reader's), as long as nobody renegotiates.
+  SSL_set_options(ssl_, SSL_OP_NO_RENEGOTIATION);
   // Partial writes: write() resumes after each record; moving buffer: a retried write may come
   // from another address (the caller's string may have been swapped); released buffers: no
   // record buffers while idle; read-ahead: one recv() per burst rather than two per record.
@@ -91,10 +163,55 @@ TlsSocket::Step TlsSocket::classify(int result, error_code& error) {
   }
 }
 
-asio::awaitable<error_code> TlsSocket::wait(Step step) {
+void TlsSocket::keep_unread() {
+  if (input_size_ == 0) {
+    input_ = nullptr;
+    if (pending_.capacity() != 0) std::string().swap(pending_);
+    return;
+  }
+  const bool in_pending =
+      input_ >= pending_.data() && input_ < pending_.data() + pending_.size();
+  if (!in_pending) {
+    pending_.assign(input_, input_size_);
+    input_ = pending_.data();
+  }
+}
+
+asio::awaitable<error_code> TlsSocket::wait(Step step, bool reading) {
+  error_code ec;
+  if (step == Step::WantRead && reading) {
+    // OpenSSL took everything it had (bio_read asks for more only then). The asynchronous read
+    // goes into this connection's own small buffer: Asio may read before the completion runs,
+    // while other connections of the thread read too, so the thread's buffer will not do.
+    std::size_t n = 0;
+    std::tie(ec, n) =
+        co_await socket_.async_read_some(asio::buffer(first_bytes_), kUseTuple);
+    if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;
+    if (ec == asio::error::eof) {
+      eof_ = true;  // OpenSSL sees the end at its next read
+      co_return error_code{};
+    }
+    if (ec) co_return ec;
+    if (n < first_bytes_.size()) {
+      // The socket had no more (and Asio queues the next read without a system call).
+      input_ = first_bytes_.data();
+      input_size_ = n;
+      co_return error_code{};
+    }
+    // A burst: the rest now, without waiting, behind the first bytes in the thread's buffer.
+    char* buffer = read_buffer();
+    std::memcpy(buffer, first_bytes_.data(), n);
+    error_code more;
+    const std::size_t rest =
+        socket_.read_some(asio::buffer(buffer + n, kReadBytes - n), more);
+    if (more == asio::error::eof) eof_ = true;
+    input_ = buffer;
+    input_size_ = n + (more ? 0 : rest);
+    co_return error_code{};
+  }
   const auto what = step == Step::WantRead ? asio::ip::tcp::socket::wait_read
                                            : asio::ip::tcp::socket::wait_write;
-  auto [ec] = co_await socket_.async_wait(what, kUseTuple);
+  std::tie(ec) = co_await socket_.async_wait(what, kUseTuple);
   // A socket closed while nobody waited: its descriptor may already belong to another
   // connection, so OpenSSL must not touch it again.
   if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;
@@ -106,11 +223,12 @@ asio::awaitable<error_code> TlsSocket::handshake() {
     if (!socket_.is_open()) co_return asio::error::operation_aborted;
     ERR_clear_error();
     const int result = SSL_do_handshake(ssl_);
+    keep_unread();
     if (result == 1) co_return error_code{};
     error_code error;
     const Step step = classify(result, error);
     if (step == Step::Failed) co_return error;
-    const error_code waited = co_await wait(step);
+    const error_code waited = co_await wait(step, true);
     if (waited) co_return waited;
   }
 }
@@ -122,11 +240,12 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_some(char* d
     if (!socket_.is_open()) co_return std::pair{error_code(asio::error::operation_aborted), 0};
     ERR_clear_error();
     const int n = SSL_read(ssl_, data, want);
+    keep_unread();
     if (n > 0) co_return std::pair{error_code{}, static_cast<std::size_t>(n)};
     error_code error;
     const Step step = classify(n, error);
     if (step == Step::Failed) co_return std::pair{error, std::size_t{0}};
-    const error_code waited = co_await wait(step);
+    const error_code waited = co_await wait(step, true);
     if (waited) co_return std::pair{waited, std::size_t{0}};
   }
 }
@@ -138,6 +257,7 @@ asio::awaitable<error_code> TlsSocket::write(std::string_view bytes) {
     const int chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, INT_MAX));
     ERR_clear_error();
     const int n = SSL_write(ssl_, bytes.data() + done, chunk);
+    keep_unread();
     if (n > 0) {
       done += static_cast<std::size_t>(n);
       continue;
@@ -145,7 +265,8 @@ asio::awaitable<error_code> TlsSocket::write(std::string_view bytes) {
     error_code error;
     const Step step = classify(n, error);
     if (step == Step::Failed) co_return error;
-    const error_code waited = co_await wait(step);
+    // Reading is the reader's: a write that wants to read only waits for readability.
+    const error_code waited = co_await wait(step, false);
     if (waited) co_return waited;
   }
   co_return error_code{};
@@ -157,6 +278,7 @@ asio::awaitable<error_code> TlsSocket::shutdown() {
     if (!socket_.is_open()) co_return asio::error::operation_aborted;
     ERR_clear_error();
     const int result = SSL_shutdown(ssl_);
+    keep_unread();
     if (result == 1) co_return error_code{};
     if (result == 0) {
       ++sent;
@@ -165,7 +287,8 @@ asio::awaitable<error_code> TlsSocket::shutdown() {
     error_code error;
     const Step step = classify(result, error);
     if (step == Step::Failed) co_return error == asio::error::eof ? error_code{} : error;
-    const error_code waited = co_await wait(step);
+    // The reader has stopped (the session's write loop shuts down): this reads for itself.
+    const error_code waited = co_await wait(step, true);
     if (waited) co_return waited;
   }
   co_return error_code{};

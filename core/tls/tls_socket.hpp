@@ -1,30 +1,38 @@
-// TLS over a non-blocking TCP socket with OpenSSL reading and writing the socket itself, for
-// connections that mostly sit idle. asio::ssl::stream keeps two 17 KiB buffers per connection and
-// a BIO pair of as much again (about 68 KiB for every idle client); here OpenSSL's own record
-// buffers are all there is, and SSL_MODE_RELEASE_BUFFERS (set on the contexts) frees them while
-// nothing is in flight. Readiness comes from the socket's reactor (async_wait), the bytes from
-// SSL_read/SSL_write on its descriptor, as in nginx.
+// TLS over a non-blocking TCP socket, for connections that mostly sit idle. asio::ssl::stream keeps
+// two 17 KiB buffers per connection and a BIO pair of as much again (about 68 KiB for every idle
+// client); here OpenSSL's own record buffers are all there is, and SSL_MODE_RELEASE_BUFFERS (set
+// on the contexts) frees them while nothing is in flight.
+//
+// OpenSSL reads and writes through a small BIO of ours. Reads: when OpenSSL wants bytes, the
+// socket's async_read_some() reads into a 512-byte buffer of the connection; a burst that fills it
+// is read on, at once, into a 16 KiB buffer shared by the thread's connections. OpenSSL then drains
+// what was read (with read-ahead, into its own record buffer at once; anything it leaves is kept
+// here). Asio's reads are speculative, and a read that found the socket drained queues the next
+// one without a system call until the next readiness edge, where waiting for readability
+// (async_wait) costs an epoll_ctl every time and then a read that finds nothing. Writes: send(2) with MSG_NOSIGNAL, and async_wait for writability when
+// the socket's buffer is full.
 //
 // One reader and one writer may be under way at once (the session's read and write loops): a
-// read that needs to write (e.g. a TLS 1.3 KeyUpdate answer) waits for writability, a write that
-// needs to read waits for readability; OpenSSL permits interleaving SSL_read and SSL_write on one
-// thread. Closing or cancelling the socket ends every wait with operation_aborted.
-//
-// OpenSSL writes with write(2), not send(MSG_NOSIGNAL): the process must ignore SIGPIPE (Server
-// does), or a peer that resets the connection kills it.
+// write that needs to read (renegotiation) waits for readability and leaves the reading to the
+// reader; OpenSSL permits interleaving SSL_read and SSL_write on one thread. Closing or
+// cancelling the socket ends every wait with operation_aborted.
 //
 // Thread-safety: none; every call on the socket's executor.
 #pragma once
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <utility>
 
 struct ssl_st;      // OpenSSL's SSL
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+struct bio_st;         // OpenSSL's BIO
+struct bio_method_st;  // OpenSSL's BIO_METHOD
 
 namespace parley::core::tls {
 
@@ -34,6 +42,7 @@ class TlsSocket {
 
   // Puts `socket` in non-blocking mode and makes a TLS connection over it from `context`.
   // Throws std::runtime_error when OpenSSL cannot allocate one. `socket` must outlive this.
+  // Bytes read from the socket before TLS starts belong to the TLS stream: none may be pending.
   TlsSocket(boost::asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role role);
   ~TlsSocket();
   TlsSocket(const TlsSocket&) = delete;
@@ -58,10 +67,29 @@ class TlsSocket {
   enum class Step { Done, WantRead, WantWrite, Failed };
   // What OpenSSL's answer `result` to a call means; sets `error` when Failed.
   Step classify(int result, boost::system::error_code& error);
-  boost::asio::awaitable<boost::system::error_code> wait(Step step);
+  // WantRead: reads from the socket for OpenSSL (`reading`) or waits until the reader has
+  // (`!reading`, a writer); WantWrite: waits until the socket takes more.
+  boost::asio::awaitable<boost::system::error_code> wait(Step step, bool reading);
+  // After each OpenSSL call: what it left of the thread's read buffer is copied to pending_, so
+  // that the buffer can serve the thread's other connections.
+  void keep_unread();
+
+  // The BIO type of every TlsSocket, and its callbacks (the BIO's data is the TlsSocket).
+  static bio_method_st* bio_method();
+  static int bio_read(bio_st* bio, char* out, int size);
+  static int bio_write(bio_st* bio, const char* in, int size);
+  static long bio_ctrl(bio_st* bio, int command, long number, void* pointer);
 
   boost::asio::ip::tcp::socket& socket_;
   ssl_st* ssl_ = nullptr;
+  // Read from the socket, not yet taken by OpenSSL: [input_, input_ + input_size_), which is the
+  // thread's read buffer during an OpenSSL call and pending_ (usually empty) otherwise.
+  const char* input_ = nullptr;
+  std::size_t input_size_ = 0;
+  std::string pending_;
+  // Where each read from the socket starts (see wait()); small, as every connection has one.
+  std::array<char, 512> first_bytes_{};
+  bool eof_ = false;  // the peer closed TCP
 };
 
 }  // namespace parley::core::tls

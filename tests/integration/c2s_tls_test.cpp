@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/server_process.hpp"
 
@@ -168,7 +169,8 @@ TEST(C2sTlsTest, AClientResettingItsConnectionCostsOnlyThatConnection) {
     for (int k = 0; k < 100 && answer.empty(); ++k) {
       auto event = alice.next_event();
       ASSERT_TRUE(event && event->type == xml::StreamParser::EventType::Element)
-          << "round " << round << ": no answer to the ping\n" << server.output();
+          << "round " << round << ": no answer to the ping\n"
+          << server.output();
       const xml::Element root = event->element.root();
       if (root.name() == "iq" && root.attr("id") == id) answer = std::string(root.attr("type"));
     }
@@ -176,6 +178,41 @@ TEST(C2sTlsTest, AClientResettingItsConnectionCostsOnlyThatConnection) {
   }
   Client carol(server.port());
   EXPECT_EQ(carol.open_stream().root().name(), "features") << carol.received();
+}
+
+TEST(C2sTlsTest, BurstsLargerThanEveryReadBufferArriveWhole) {
+  // TlsSocket reads 512 bytes per connection first and the rest of a burst into a buffer of the
+  // thread; OpenSSL may leave part of what was read for later. Bursts of every size from small
+  // to far beyond 16 KiB, and single stanzas of 100 KiB, must arrive byte for byte, in order.
+  ServerProcess server({}, std::nullopt,
+                       "[limits]\nstanzas_per_second = 0\n[[host]]\ndomain = \"localhost\"\n");
+  server.add_user("alice@localhost", "secret");
+  server.add_user("bob@localhost", "secret");
+  Client alice(server.port());
+  alice.login("alice", "secret", "SCRAM-SHA-256", "desk");
+  Client bob(server.port());
+  const std::string bob_jid = bob.login("bob", "secret", "SCRAM-SHA-256", "desk");
+  std::vector<std::string> bodies;
+  std::string burst;
+  int number = 0;
+  for (const std::size_t size : {1u, 300u, 511u, 512u, 513u, 4000u, 16384u, 40000u, 100000u}) {
+    for (int copy = 0; copy < 3; ++copy) {
+      std::string body = std::to_string(number++) + ":";
+      for (std::size_t i = body.size(); i < size; ++i)
+        body += static_cast<char>('a' + (i * 7 + copy) % 26);
+      burst += "<message type='chat' to='" + bob_jid + "'><body>" + body + "</body></message>";
+      bodies.push_back(std::move(body));
+    }
+    if (burst.size() > 60000) {
+      alice.send(burst);  // one write: TLS records back to back
+      burst.clear();
+    }
+  }
+  alice.send(burst);
+  for (const std::string& expected : bodies) {
+    const xml::Document got = read_until(bob, [](xml::Element e) { return e.name() == "message"; });
+    ASSERT_EQ(got.root().child("body").text(), expected) << server.output();
+  }
 }
 
 }  // namespace
