@@ -377,12 +377,18 @@ asio::awaitable<void> C2sSession::process_events() {
   std::vector<StanzaPtr> batch;
   while (state_ == State::AwaitingHeader || state_ == State::Open) {
     xml::StreamParser::Event event = parser_.next();
-    // (Not declared in the if: g++ 12 mishandles condition variables alive across co_await.)
-    StanzaPtr stanza =
-        event.type == xml::StreamParser::EventType::Element ? routable(event.element) : nullptr;
-    if (stanza) {
-      batch.push_back(std::move(stanza));
-      if (batch.size() >= kMaxBatch) co_await route_batch(batch);
+    if (event.type == xml::StreamParser::EventType::Element &&
+        is_bound_stanza(event.element.root())) {
+      std::optional<Jid> to;
+      const Check check = check_stanza(event.element.root(), to);
+      if (check == Check::Route) {
+        batch.push_back(Stanza::make(std::move(event.element), *jid_, std::move(to)));
+        if (batch.size() >= kMaxBatch) co_await route_batch(batch);
+        continue;
+      }
+      co_await route_batch(batch);
+      if (state_ != State::Open) break;
+      co_await route_stanza(std::move(event.element), check, std::move(to));
       continue;
     }
     co_await route_batch(batch);
@@ -786,100 +792,88 @@ asio::awaitable<void> C2sSession::handle_stanza(xml::Document document) {
     stream_error(xml::StreamError::NotAuthorized, "stanza before resource binding");
     co_return;
   }
-  co_await route_stanza(std::move(document));
+  std::optional<Jid> to;
+  const Check check = check_stanza(stanza, to);
+  co_await route_stanza(std::move(document), check, std::move(to));
 }
 
-// RFC 6120 §8.1.2.1: a bound client's stanza gets its full JID as 'from' whatever it said (a
-// client cannot send as anyone else), and goes to the router.
-asio::awaitable<void> C2sSession::route_stanza(xml::Document document) {
-  const xml::Element stanza = document.root();
+bool C2sSession::is_bound_stanza(xml::Element element) const {
+  if (state_ != State::Open || !bound_ || element.ns() != xml::ns::kClient) return false;
+  const std::string_view name = element.name();
+  return name == "message" || name == "presence" || name == "iq";
+}
+
+C2sSession::Check C2sSession::check_stanza(xml::Element stanza, std::optional<Jid>& to) {
+  if (rate_limited()) return Check::RateLimited;
   const std::string_view name = stanza.name();
   const std::string_view type = stanza.attr("type");
-  if (std::exchange(rate_exceeded_, false) || rate_limited()) {
-    if (type == "error" || type == "result") co_return;
-    xml::Document reply = make_error(stanza, StanzaError::PolicyViolation, domain_,
-                                     "too many stanzas: slow down and send this one again");
-    reply.root().child("error").set_attr("type", "wait");
-    reply.root().set_attr("to", jid_->full());
-    send(reply.root());
-    co_return;
-  }
+  const auto to_text = stanza.find_attr("to");
+  bool to_server = false;
   if (name == "iq") {
     if (type != "get" && type != "set" && type != "result" && type != "error") {
-      reply_error(stanza, StanzaError::BadRequest, "type must be get, set, result or error");
-      co_return;
+      return Check::BadIqType;
     }
     if ((type == "get" || type == "set") && stanza.child_count() != 1) {
-      reply_error(stanza, StanzaError::BadRequest, "a get or set carries exactly one child element");
-      co_return;
+      return Check::BadIqChildren;
     }
-    const std::string_view to = stanza.attr("to");
-    if ((type == "get" || type == "set") && (to.empty() || to == domain_) &&
-        co_await handle_session_iq(stanza)) {
-      co_return;
-    }
+    to_server = (type == "get" || type == "set") &&
+                (!to_text || to_text->empty() || *to_text == domain_);
   } else if (name == "presence") {
     // RFC 6121 §4.7.1: the types presence may have.
     if (!type.empty() && type != "unavailable" && type != "probe" && type != "error" &&
         !is_subscription_type(type)) {
-      reply_error(stanza, StanzaError::BadRequest, "unknown presence type");
-      co_return;
+      return Check::BadPresenceType;
     }
   }
-  std::optional<Jid> to;
-  if (const auto text = stanza.find_attr("to"); text && !text->empty()) {
-    to = Jid::parse(*text);
-    if (!to) {
-      reply_error(stanza, StanzaError::JidMalformed, "the 'to' address is not a valid JID");
-      co_return;
-    }
+  if (to_text && !to_text->empty()) {
+    to = Jid::parse(*to_text);
+    if (!to) return Check::BadTo;
   } else if (name != "presence") {
     // RFC 6120 §10.3.1, §10.3.3: a message or IQ without 'to' is for the sender's own account.
     // (Presence without 'to' is a broadcast.)
     to = jid_->bare();
   }
-  std::vector<StanzaPtr> batch{Stanza::make(std::move(document), *jid_, std::move(to))};
-  co_await route_batch(batch);
+  return to_server ? Check::SessionIq : Check::Route;
 }
 
-StanzaPtr C2sSession::routable(xml::Document& document) {
-  if (state_ != State::Open || !bound_) return nullptr;
+// RFC 6120 §8.1.2.1: a bound client's stanza gets its full JID as 'from' whatever it said (a
+// client cannot send as anyone else), and goes to the router.
+asio::awaitable<void> C2sSession::route_stanza(xml::Document document, Check check,
+                                               std::optional<Jid> to) {
   const xml::Element stanza = document.root();
-  if (stanza.ns() != xml::ns::kClient) return nullptr;
-  const std::string_view name = stanza.name();
-  const std::string_view type = stanza.attr("type");
-  const auto to_text = stanza.find_attr("to");
-  if (name == "message") {
-    // Any type: RFC 6121 §5.2.2 makes unknown ones normal.
-  } else if (name == "presence") {
-    if (!type.empty() && type != "unavailable" && type != "probe" && type != "error" &&
-        !is_subscription_type(type)) {
-      return nullptr;
+  switch (check) {
+    case Check::Route:
+      break;
+    case Check::RateLimited: {
+      const std::string_view type = stanza.attr("type");
+      if (type == "error" || type == "result") co_return;
+      xml::Document reply = make_error(stanza, StanzaError::PolicyViolation, domain_,
+                                       "too many stanzas: slow down and send this one again");
+      reply.root().child("error").set_attr("type", "wait");
+      reply.root().set_attr("to", jid_->full());
+      send(reply.root());
+      co_return;
     }
-  } else if (name == "iq") {
-    if (type == "get" || type == "set") {
-      if (stanza.child_count() != 1) return nullptr;
-      // Possibly one of the session's own IQs (bind, session, register): route_stanza().
-      if (!to_text || to_text->empty() || *to_text == domain_) return nullptr;
-    } else if (type != "result" && type != "error") {
-      return nullptr;
+    case Check::BadIqType:
+      reply_error(stanza, StanzaError::BadRequest, "type must be get, set, result or error");
+      co_return;
+    case Check::BadIqChildren:
+      reply_error(stanza, StanzaError::BadRequest, "a get or set carries exactly one child element");
+      co_return;
+    case Check::SessionIq: {
+      const bool handled = co_await handle_session_iq(stanza);
+      if (handled) co_return;
+      break;  // an iq for the server's modules
     }
-  } else {
-    return nullptr;
+    case Check::BadPresenceType:
+      reply_error(stanza, StanzaError::BadRequest, "unknown presence type");
+      co_return;
+    case Check::BadTo:
+      reply_error(stanza, StanzaError::JidMalformed, "the 'to' address is not a valid JID");
+      co_return;
   }
-  std::optional<Jid> to;
-  if (to_text && !to_text->empty()) {
-    to = Jid::parse(*to_text);
-    if (!to) return nullptr;
-  } else if (name != "presence") {
-    to = jid_->bare();  // RFC 6120 §10.3.1, §10.3.3 (see route_stanza())
-  }
-  if (rate_limited()) {
-    // Counted once: route_stanza() answers it without asking the limit again.
-    rate_exceeded_ = true;
-    return nullptr;
-  }
-  return Stanza::make(std::move(document), *jid_, std::move(to));
+  std::vector<StanzaPtr> batch{Stanza::make(std::move(document), *jid_, std::move(to))};
+  co_await route_batch(batch);
 }
 
 asio::awaitable<void> C2sSession::route_batch(std::vector<StanzaPtr>& batch) {

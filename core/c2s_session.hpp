@@ -182,11 +182,24 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
 
   // Stanzas.
   boost::asio::awaitable<void> handle_stanza(xml::Document document);
-  boost::asio::awaitable<void> route_stanza(xml::Document document);
-  // A bound client's stanza that needs nothing from this thread but routing (no reply of its
-  // own, no session IQ, within the rate limit), 'from' stamped: the parsed document moves into
-  // it. nullptr leaves the document to handle_element().
-  StanzaPtr routable(xml::Document& document);
+  // What a bound client's stanza needs before it is routed, in the order checked.
+  enum class Check : std::uint8_t {
+    Route,            // nothing: route it
+    RateLimited,      // over the stanza rate limit
+    BadIqType,        // an iq whose type is none of get, set, result, error
+    BadIqChildren,    // an iq get or set without exactly one child
+    SessionIq,        // an iq get or set to the server: maybe bind, session or register
+    BadPresenceType,  // RFC 6121 §4.7.1
+    BadTo,            // a 'to' that is not a JID
+  };
+  // Checks `stanza` (counting it against the rate limit) and sets `to` to where it goes:
+  // its 'to', or for a message or iq without one the sender's account (RFC 6120 §10.3).
+  Check check_stanza(xml::Element stanza, std::optional<Jid>& to);
+  // Whether `element` is a stanza of a bound client's open stream (check_stanza() applies).
+  bool is_bound_stanza(xml::Element element) const;
+  // Answers or routes a stanza check_stanza() has checked.
+  boost::asio::awaitable<void> route_stanza(xml::Document document, Check check,
+                                            std::optional<Jid> to);
   // Routes and empties `batch` (at the core), in order.
   boost::asio::awaitable<void> route_batch(std::vector<StanzaPtr>& batch);
   // The session-level IQs to the server: bind, session, register. False when `iq` is none.
@@ -245,7 +258,6 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   double rate_tokens_ = 0;            // stanza rate limit (token bucket)
   std::chrono::steady_clock::time_point rate_updated_{};
   bool session_established_ = false;  // RFC 3921 <session/>
-  bool rate_exceeded_ = false;        // routable() found the stanza over the rate limit
 };
 
 }  // namespace parley::core
