@@ -654,13 +654,15 @@ asio::awaitable<void> C2sSession::scram_first(std::string message) {
     const std::string hash_name = scram_hash_;
     // The job is a named local: g++ 12 mishandles lambdas with init-captures built inside a
     // co_await expression (their captured strings end up pointing into the coroutine frame).
-    auto job = [domain = domain_, user = *user](storage::Stores& s) {
-      return s.accounts.credentials(domain, user);
+    auto job = [domain = domain_, user = *user,
+                removals = &state_ref_.account_removals](storage::Stores& s) {
+      return std::pair(s.accounts.credentials(domain, user), removals->load());
     };
-    auto creds = co_await run_storage(*state_ref_.storage, std::move(job));
+    auto [creds, removals] = co_await run_storage(*state_ref_.storage, std::move(job));
     if (state_ != State::Open || !scram_) co_return;
     if (creds) {
       if (const auto* c = pick(*creds, hash_name)) credential = *c;
+      removals_at_auth_ = removals;
     }
   }
   // Unknown users get a fake salt (ScramServer), so server-first does not tell who exists.
@@ -706,18 +708,20 @@ asio::awaitable<void> C2sSession::plain(std::string message) {
   // Verify on the storage thread: PBKDF2 takes milliseconds that socket threads must not spend.
   // Unknown users get the same work against a fake credential, so timing does not tell.
   auto job = [domain = domain_, user = user.value_or(std::string()), password = parsed->password,
-              secret = state_ref_.scram_secret,
-              iterations = config_->scram_iterations](storage::Stores& s) {
+              secret = state_ref_.scram_secret, iterations = config_->scram_iterations,
+              removals = &state_ref_.account_removals](storage::Stores& s) {
+    const std::uint64_t seen = removals->load();
     std::optional<std::vector<sasl::ScramCredential>> creds;
     if (!user.empty()) creds = s.accounts.credentials(domain, user);
     const sasl::ScramCredential* c = creds ? pick(*creds, sasl::kSha256) : nullptr;
     if (c == nullptr && creds && !creds->empty()) c = &creds->front();
-    if (c != nullptr) return sasl::verify_password(*c, password);
+    if (c != nullptr) return std::pair(sasl::verify_password(*c, password), seen);
     (void)sasl::derive(sasl::kSha256, password, secret, iterations);
-    return false;
+    return std::pair(false, seen);
   };
-  const bool ok = co_await run_storage(*state_ref_.storage, std::move(job));
+  const auto [ok, removals] = co_await run_storage(*state_ref_.storage, std::move(job));
   if (state_ != State::Open) co_return;
+  removals_at_auth_ = removals;
   if (!ok || !user) {
     co_await sasl_failure(sasl::SaslError::NotAuthorized, "wrong user name or password");
     co_return;
@@ -976,12 +980,17 @@ asio::awaitable<void> C2sSession::handle_bind(xml::Element iq) {
     resource = "parley-" + hex(sasl::random_bytes(6));
   }
   // The account may have been removed since this stream authenticated (XEP-0077 §3.2 ends the
-  // account's bound sessions; this one had none yet).
-  auto job = [domain = domain_, user = authenticated_user_](storage::Stores& s) {
-    return s.accounts.exists(domain, user);
-  };
-  const bool exists = co_await run_storage(*state_ref_.storage, std::move(job));
-  if (state_ != State::Open) co_return;
+  // account's bound sessions; this one had none yet). Storage is asked only if this server
+  // removed any account since SASL read the credentials. (A removal by `parley deluser` in
+  // another process is not seen here, as it is not seen by sessions already bound.)
+  bool exists = true;
+  if (removals_at_auth_ != state_ref_.account_removals.load()) {
+    auto job = [domain = domain_, user = authenticated_user_](storage::Stores& s) {
+      return s.accounts.exists(domain, user);
+    };
+    exists = co_await run_storage(*state_ref_.storage, std::move(job));
+    if (state_ != State::Open) co_return;
+  }
   if (!exists) {
     stream_error(xml::StreamError::NotAuthorized, "the account no longer exists");
     co_return;
@@ -1064,8 +1073,11 @@ asio::awaitable<void> C2sSession::handle_register(xml::Element iq) {
       reply_error(iq, StanzaError::NotAuthorized, "log in to remove an account");
       co_return;
     }
-    auto job = [domain = domain_, user = authenticated_user_](storage::Stores& s) {
-      return s.accounts.remove(domain, user);
+    auto job = [domain = domain_, user = authenticated_user_,
+                removals = &state_ref_.account_removals](storage::Stores& s) {
+      const storage::Result result = s.accounts.remove(domain, user);
+      if (result == storage::Result::Ok) ++*removals;
+      return result;
     };
     auto result = co_await run_storage(*state_ref_.storage, std::move(job));
     if (state_ == State::Closed) co_return;

@@ -247,6 +247,8 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   bool handshaking_ = false;                  // a TLS handshake is under way
   bool tls_closing_ = false;                  // write_loop is sending close_notify
   std::string authenticated_user_;            // nodeprepped localpart, once SASL succeeded
+  // ServerState::account_removals when SASL read the account's credentials.
+  std::optional<std::uint64_t> removals_at_auth_;
   unsigned auth_failures_ = 0;
   // Once bound. Written on the core thread before the session is in the registry; the session's
   // own thread reads it once bound_ is set (by a job the core posted after writing it).

@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -88,6 +89,10 @@ struct ServerState {
   // Any thread.
   AuthThrottle auth_throttle;
   RegistrationLimiter registrations;
+  // Accounts removed by this server since it started; counted on the storage thread, in the
+  // removal's own job. A session that read its account's credentials at removal count N and binds
+  // at N knows its account still exists without asking storage (C2sSession::handle_bind).
+  std::atomic<std::uint64_t> account_removals{0};
   // Secret for SCRAM's fake salts of unknown users (sasl::ScramServerOptions), kept in the data
   // directory so that it survives restarts.
   std::string scram_secret;

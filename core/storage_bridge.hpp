@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <type_traits>
@@ -67,6 +68,26 @@ auto run_storage(storage::Worker& worker, F job) {
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                      void(std::exception_ptr, R)>(
       detail::StorageInitiation<F>{&worker, new F(std::move(job))}, boost::asio::use_awaitable);
+}
+
+// Runs the job on the storage thread and blocks the calling thread until it is done: for reads
+// at start, before the io loops run (waiting then blocks nobody). Returns the job's result or
+// rethrows its exception; throws std::runtime_error if the worker no longer takes jobs.
+// REQUIRES: not called from the storage thread, nor from an io thread that is serving sessions.
+template <class F>
+std::invoke_result_t<F&, storage::Stores&> wait_for_storage(storage::Worker& worker, F job) {
+  using R = std::invoke_result_t<F&, storage::Stores&>;
+  std::promise<R> done;
+  auto future = done.get_future();
+  const bool queued = worker.post([&done, &job](storage::Stores& s) {
+    try {
+      done.set_value(job(s));
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  if (!queued) throw std::runtime_error("storage is not running");
+  return future.get();
 }
 
 }  // namespace parley::core

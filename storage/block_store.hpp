@@ -42,6 +42,10 @@ class BlockStore {
 
   // Unblocks every JID (XEP-0191 §3.5).
   virtual void clear(std::string_view domain, std::string_view user) = 0;
+
+  // The users of `domain` whose blocklist is not empty, sorted (read once at start: the server
+  // need not ask for the list of anyone else).
+  virtual std::vector<std::string> users_with_blocklist(std::string_view domain) = 0;
 };
 
 }  // namespace parley::storage

@@ -104,6 +104,9 @@ class RosterStore {
   // Oldest first.
   virtual std::vector<PendingRequest> pending_in(std::string_view domain,
                                                  std::string_view user) = 0;
+  // The users of `domain` with at least one pending inbound request, sorted (read once at start:
+  // the server need not ask for the requests of anyone else).
+  virtual std::vector<std::string> users_with_pending_in(std::string_view domain) = 0;
 };
 
 }  // namespace parley::storage

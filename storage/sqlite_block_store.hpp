@@ -20,6 +20,7 @@ class SqliteBlockStore final : public BlockStore {
   void remove(std::string_view domain, std::string_view user,
               std::span<const std::string> jids) override;
   void clear(std::string_view domain, std::string_view user) override;
+  std::vector<std::string> users_with_blocklist(std::string_view domain) override;
 
  private:
   Database& db_;

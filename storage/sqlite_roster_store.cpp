@@ -217,4 +217,14 @@ std::vector<PendingRequest> SqliteRosterStore::pending_in(std::string_view domai
   return result;
 }
 
+std::vector<std::string> SqliteRosterStore::users_with_pending_in(std::string_view domain) {
+  // The UNIQUE (domain, username, jid) index answers this without reading a row.
+  Statement select = db_.prepare(
+      "SELECT DISTINCT username FROM roster_pending_in WHERE domain = ?1 ORDER BY username");
+  select.bind_text(1, domain);
+  std::vector<std::string> result;
+  while (select.step()) result.push_back(select.column_text(0));
+  return result;
+}
+
 }  // namespace parley::storage

@@ -31,6 +31,7 @@ class SqliteRosterStore final : public RosterStore {
   bool has_pending_in(std::string_view domain, std::string_view user,
                       std::string_view jid) override;
   std::vector<PendingRequest> pending_in(std::string_view domain, std::string_view user) override;
+  std::vector<std::string> users_with_pending_in(std::string_view domain) override;
 
  private:
   // The roster's current version, 0 if it never had one.

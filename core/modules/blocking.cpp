@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/c2s_session.hpp"
+#include "core/modules/account_marks.hpp"
 #include "core/modules/modules.hpp"
 #include "core/modules/rosters.hpp"
 #include "core/router.hpp"
@@ -80,13 +81,17 @@ class Blocking final : public Module {
   Router& router() { return host_->router(); }
 
   // The blocklist of `user` (a bare JID): from the cache, or read from storage (and cached while
-  // the account has a session).
+  // the account has a session); empty without a read for an account never marked as having one.
   asio::awaitable<std::shared_ptr<const Blocklist>> blocklist(const Jid& user) {
     const std::string key(user.bare_view());
     if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
-    auto job = [domain = std::string(user.domain()), local = std::string(user.local())](
-                   storage::Stores& s) { return s.blocks.blocked(domain, local); };
-    std::vector<std::string> jids = co_await run_storage(*host_->state().storage, std::move(job));
+    std::vector<std::string> jids;
+    const bool marked = co_await marks_.marked(*host_->state().storage, std::string(user.local()));
+    if (marked) {
+      auto job = [domain = std::string(user.domain()), local = std::string(user.local())](
+                     storage::Stores& s) { return s.blocks.blocked(domain, local); };
+      jids = co_await run_storage(*host_->state().storage, std::move(job));
+    }
     // Loaded meanwhile by another coroutine, perhaps changed since: that one stays.
     if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
     auto list = std::make_shared<const Blocklist>(jids.begin(), jids.end());
@@ -201,6 +206,7 @@ class Blocking final : public Module {
     const Jid user = request.from().bare();
     co_await blocklist(user);  // cached from here on: the change below applies to the cache
     const std::vector<std::string> jids(items.begin(), items.end());
+    if (command == Command::Block) marks_.mark(user.local());  // before the write: AccountMarks
     auto job = [domain = std::string(user.domain()), local = std::string(user.local()), jids,
                 command](storage::Stores& s) {
       if (command == Command::Block) {
@@ -319,6 +325,10 @@ class Blocking final : public Module {
   // Blocklists of accounts with a session, by bare JID. Replaced, never changed in place: a
   // coroutine holding one across a suspension keeps a consistent list.
   std::unordered_map<std::string, std::shared_ptr<const Blocklist>> cache_;
+  // The accounts that may have a blocklist in storage (by local part).
+  AccountMarks marks_{[this](storage::Stores& s) {
+    return s.blocks.users_with_blocklist(host_->domain());
+  }};
   // Sessions (by number) that retrieved the blocklist and so get the pushes.
   std::set<std::uint64_t> requested_;
   std::uint64_t push_ids_ = 0;

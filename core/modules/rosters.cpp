@@ -242,6 +242,8 @@ asio::awaitable<std::optional<SubscriptionState>> Rosters::remove(const Jid& use
 asio::awaitable<SubscriptionOutcome> Rosters::transition(
     const Jid& user, const Jid& contact, SubscriptionStanza stanza, bool outbound,
     std::string request, std::function<void(const SubscriptionOutcome&)> before_push) {
+  // An inbound stanza may leave a request pending: marked before the job (AccountMarks).
+  if (!outbound) pending_marks_.mark(user.local());
   auto job = [domain = std::string(user.domain()), local = std::string(user.local()),
               jid = std::string(contact.bare_view()), stanza, outbound,
               request = std::move(request)](storage::Stores& s) {
@@ -293,6 +295,8 @@ asio::awaitable<SubscriptionOutcome> Rosters::transition(
 }
 
 asio::awaitable<std::vector<storage::PendingRequest>> Rosters::pending(const Jid& user) {
+  const bool marked = co_await pending_marks_.marked(*host_.state().storage, std::string(user.local()));
+  if (!marked) co_return std::vector<storage::PendingRequest>{};
   auto job = [domain = std::string(user.domain()),
               local = std::string(user.local())](storage::Stores& s) {
     return s.rosters.pending_in(domain, local);

@@ -7,7 +7,6 @@
 #include <spdlog/logger.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <future>
 
 #include "core/c2s_session.hpp"
 #include "core/config.hpp"
@@ -44,17 +43,9 @@ class SharedGroups final : public Module {
     host_ = &host;
     // At start the groups are read before any client can log in: the io loop is not running
     // yet, so waiting here blocks nobody.
-    std::promise<std::vector<storage::SharedGroup>> loaded;
-    auto future = loaded.get_future();
-    const bool queued = host.state().storage->post([&loaded](storage::Stores& s) {
-      try {
-        loaded.set_value(s.groups.groups());
-      } catch (...) {
-        loaded.set_exception(std::current_exception());
-      }
-    });
-    if (!queued) throw std::runtime_error("storage is not running");
-    host.service<Rosters>().set_shared_groups(merge(*host.state().config, future.get()));
+    auto groups = wait_for_storage(*host.state().storage,
+                                   [](storage::Stores& s) { return s.groups.groups(); });
+    host.service<Rosters>().set_shared_groups(merge(*host.state().config, groups));
     host.on_reload([this] {
       asio::co_spawn(host_->state().executor, reload(), [this](std::exception_ptr e) {
         if (!e) return;

@@ -8,6 +8,7 @@
 // then comes after all of it.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -294,7 +295,16 @@ class BlockingCarbonsFixture : public ::testing::Test {
     return std::make_unique<Resource>(server_->port(), user, resource);
   }
 
+  // Stops the server (SIGTERM) and starts it again on the same data directory.
+  void restart() {
+    ASSERT_TRUE(server_->signal_and_wait(SIGTERM, kTimeout)) << "the server did not stop";
+    stopped_ = std::move(server_);  // owns the data directory
+    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{}, stopped_->data_dir(),
+                                              std::string(kConfig));
+  }
+
   std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<ServerProcess> stopped_;
 };
 
 // =============================== XEP-0191 Blocking Command ===============================
@@ -566,6 +576,45 @@ TEST_F(BlockingTest, BlockOutlastsTheSessionAndAppliesWhileTheUserIsOffline) {
   alice->wait_for(message_with_body("offline from carol"), "carol's offline message");
   alice->sync();
   EXPECT_FALSE(alice->saw(message_with_body("stored?"))) << alice->dump();
+}
+
+// The server knows which accounts have a blocklist without reading every one; what it knows at
+// start comes from storage, so a block made before a restart applies after it to the offline user.
+TEST_F(BlockingTest, BlockMadeBeforeARestartAppliesAfterIt) {
+  {
+    auto alice = login("alice", "desk");
+    alice->block({"bob@localhost"});
+  }
+  restart();
+  auto bob = login("bob", "laptop");
+  bob->chat("alice@localhost", "after the restart");
+  xml::Element error =
+      bob->wait_for(error_for("after the restart"), "the error for the blocked message");
+  EXPECT_EQ(stanza_error_condition(error), "service-unavailable") << text_of(error);
+  auto alice = login("alice", "phone");
+  EXPECT_EQ(alice->blocklist(), std::vector<std::string>{"bob@localhost"});
+  alice->available();
+  bob->chat("alice@localhost", "while she is online");
+  error = bob->wait_for(error_for("while she is online"), "the error for the second message");
+  EXPECT_EQ(stanza_error_condition(error), "service-unavailable") << text_of(error);
+  alice->sync();
+  EXPECT_FALSE(alice->saw(mentions("after the restart"))) << alice->dump();
+  EXPECT_FALSE(alice->saw(mentions("while she is online"))) << alice->dump();
+}
+
+// RFC 6121 §3.1.3: a subscription request to an offline user waits in storage; the server knows
+// which accounts have requests waiting, and after a restart it learns that from storage too.
+TEST_F(BlockingTest, SubscriptionRequestMadeBeforeARestartIsDeliveredAfterIt) {
+  server_->add_user("dave@localhost", std::string(kPassword));
+  {
+    auto dave = login("dave", "home");
+    dave->send("<presence type='subscribe' to='alice@localhost' id='ask'/>");
+    dave->sync();
+  }
+  restart();
+  auto alice = login("alice", "desk");
+  alice->send("<presence/>");
+  alice->wait_for(presence_from("dave@localhost", "subscribe"), "dave's subscription request");
 }
 
 // §6: a domain item matches the domain and every JID at it; a full JID only that resource. §5

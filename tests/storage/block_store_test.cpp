@@ -82,6 +82,22 @@ TEST_F(BlockStoreTest, BlocklistsOfAccountsAreIndependent) {
   EXPECT_TRUE(store_.blocked("example.org", "romeo").empty());
 }
 
+TEST_F(BlockStoreTest, UsersWithBlocklistAreThoseOfTheDomainWithAnItemLeft) {
+  ASSERT_EQ(accounts_.create("example.net", "mercutio", {}), Result::Ok);
+  EXPECT_TRUE(store_.users_with_blocklist("example.org").empty());
+  store_.add("example.org", "romeo", Jids{"a@example.org", "b@example.org"});
+  store_.add("example.org", "juliet", Jids{"a@example.org"});
+  store_.add("example.net", "mercutio", Jids{"a@example.org"});
+  EXPECT_EQ(store_.users_with_blocklist("example.org"), (Jids{"juliet", "romeo"}));
+  EXPECT_EQ(store_.users_with_blocklist("example.net"), Jids{"mercutio"});
+  store_.remove("example.org", "romeo", Jids{"a@example.org"});
+  EXPECT_EQ(store_.users_with_blocklist("example.org"), (Jids{"juliet", "romeo"}));
+  store_.clear("example.org", "juliet");
+  EXPECT_EQ(store_.users_with_blocklist("example.org"), Jids{"romeo"});
+  ASSERT_EQ(accounts_.remove("example.org", "romeo"), Result::Ok);
+  EXPECT_TRUE(store_.users_with_blocklist("example.org").empty());
+}
+
 TEST_F(BlockStoreTest, AddForAMissingAccountThrowsAndWritesNothing) {
   EXPECT_THROW(store_.add("example.org", "nobody", Jids{"a@example.org"}), Error);
   EXPECT_FALSE(db_.in_transaction());

@@ -284,6 +284,22 @@ TEST_F(RosterStoreTest, RemovingTheAccountRemovesItsRosterVersionAndPendingReque
   }
 }
 
+TEST_F(RosterStoreTest, UsersWithPendingInAreThoseOfTheDomainWithARequestLeft) {
+  using Users = std::vector<std::string>;
+  EXPECT_TRUE(store_.users_with_pending_in("example.org").empty());
+  store_.put("example.org", "juliet", contact("a@example.org", "", Subscription::To, {}));
+  EXPECT_TRUE(store_.users_with_pending_in("example.org").empty());  // an item is no request
+  store_.add_pending_in("example.org", "romeo", "a@example.org", "<presence type='subscribe'/>");
+  store_.add_pending_in("example.org", "romeo", "b@example.org", "<presence type='subscribe'/>");
+  store_.add_pending_in("example.org", "juliet", "a@example.org", "<presence type='subscribe'/>");
+  EXPECT_EQ(store_.users_with_pending_in("example.org"), (Users{"juliet", "romeo"}));
+  EXPECT_TRUE(store_.users_with_pending_in("example.net").empty());
+  ASSERT_TRUE(store_.remove_pending_in("example.org", "romeo", "a@example.org"));
+  EXPECT_EQ(store_.users_with_pending_in("example.org"), (Users{"juliet", "romeo"}));
+  ASSERT_TRUE(store_.remove_pending_in("example.org", "juliet", "a@example.org"));
+  EXPECT_EQ(store_.users_with_pending_in("example.org"), Users{"romeo"});
+}
+
 TEST_F(RosterStoreTest, PendingRequestsAreAddedFoundAndRemoved) {
   EXPECT_FALSE(store_.has_pending_in("example.org", "juliet", "romeo@example.net"));
   store_.add_pending_in("example.org", "juliet", "romeo@example.net",
