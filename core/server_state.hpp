@@ -9,9 +9,9 @@
 // except for what is marked safe for any thread below.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>

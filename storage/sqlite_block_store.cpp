@@ -50,8 +50,8 @@ void SqliteBlockStore::clear(std::string_view domain, std::string_view user) {
 
 std::vector<std::string> SqliteBlockStore::users_with_blocklist(std::string_view domain) {
   // The primary key's index answers this without reading a row.
-  Statement select = db_.prepare(
-      "SELECT DISTINCT username FROM blocked_jids WHERE domain = ?1 ORDER BY username");
+  Statement select =
+      db_.prepare("SELECT DISTINCT username FROM blocked_jids WHERE domain = ?1 ORDER BY username");
   select.bind_text(1, domain);
   std::vector<std::string> result;
   while (select.step()) result.push_back(select.column_text(0));

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -69,9 +70,13 @@ class Blocking final : public Module {
     host.on_session(SessionEvent::Closed, [this](const std::shared_ptr<C2sSession>& session) {
       requested_.erase(session->number());
       if (!session->jid()) return;
-      if (host_->state().sessions.sessions_of(session->jid()->bare()).size() <= 1) {
-        cache_.erase(std::string(session->jid()->bare_view()));
-      }
+      // Later, not now: the unavailable broadcast that starts at once passes the Outbound hook,
+      // which reads the list. By then the session has left the registry.
+      asio::post(host_->state().executor, [this, user = session->jid()->bare()] {
+        if (host_->state().sessions.sessions_of(user).empty()) {
+          cache_.erase(std::string(user.bare_view()));
+        }
+      });
     });
   }
 
@@ -326,9 +331,8 @@ class Blocking final : public Module {
   // coroutine holding one across a suspension keeps a consistent list.
   std::unordered_map<std::string, std::shared_ptr<const Blocklist>> cache_;
   // The accounts that may have a blocklist in storage (by local part).
-  AccountMarks marks_{[this](storage::Stores& s) {
-    return s.blocks.users_with_blocklist(host_->domain());
-  }};
+  AccountMarks marks_{
+      [this](storage::Stores& s) { return s.blocks.users_with_blocklist(host_->domain()); }};
   // Sessions (by number) that retrieved the blocklist and so get the pushes.
   std::set<std::uint64_t> requested_;
   std::uint64_t push_ids_ = 0;

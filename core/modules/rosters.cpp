@@ -3,6 +3,7 @@
 #include <spdlog/logger.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <functional>
 
 #include "core/c2s_session.hpp"
@@ -295,7 +296,8 @@ asio::awaitable<SubscriptionOutcome> Rosters::transition(
 }
 
 asio::awaitable<std::vector<storage::PendingRequest>> Rosters::pending(const Jid& user) {
-  const bool marked = co_await pending_marks_.marked(*host_.state().storage, std::string(user.local()));
+  const bool marked =
+      co_await pending_marks_.marked(*host_.state().storage, std::string(user.local()));
   if (!marked) co_return std::vector<storage::PendingRequest>{};
   auto job = [domain = std::string(user.domain()),
               local = std::string(user.local())](storage::Stores& s) {
@@ -319,9 +321,14 @@ void Rosters::push(const Jid& user, const RosterItem& item, bool removed,
 }
 
 void Rosters::session_closed(const Jid& full) {
-  if (host_.state().sessions.sessions_of(full.bare()).size() <= 1) {
-    cache_.erase(std::string(full.bare_view()));
-  }
+  // Later, not now: the other Closed handlers' work (the unavailable broadcast to the contacts)
+  // starts at once and reads the roster, which would otherwise be read from storage again. By
+  // then the session has left the registry.
+  asio::post(host_.state().executor, [this, user = full.bare()] {
+    if (host_.state().sessions.sessions_of(user).empty()) {
+      cache_.erase(std::string(user.bare_view()));
+    }
+  });
 }
 
 std::vector<Rosters::SharedChange> Rosters::set_shared_groups(

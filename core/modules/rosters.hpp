@@ -97,9 +97,8 @@ class Rosters {
 
   Host& host_;
   // The accounts that may have inbound requests pending (by local part).
-  AccountMarks pending_marks_{[this](storage::Stores& s) {
-    return s.rosters.users_with_pending_in(host_.domain());
-  }};
+  AccountMarks pending_marks_{
+      [this](storage::Stores& s) { return s.rosters.users_with_pending_in(host_.domain()); }};
   // Rosters of accounts with at least one session, by bare JID.
   std::unordered_map<std::string, std::shared_ptr<storage::Roster>> cache_;
   // Shared groups: name → members, and member → the groups it is in.
