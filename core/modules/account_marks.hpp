@@ -1,8 +1,8 @@
 // The accounts of one host that may have data of one kind in storage (a blocklist; inbound
 // subscription requests waiting for an answer). Most accounts have none, and the server asks
 // about every account a stanza is addressed to, online or not: an account not marked here is
-// known to have none, with no storage round trip (at login these lookups were three of the seven
-// storage jobs; docs/PERFORMANCE.md).
+// known to have none, with no storage round trip (at login these lookups were about three of the
+// six storage jobs; docs/PERFORMANCE.md).
 //
 // The marks are read from storage once, on the first question, and every write that may add such
 // data marks its account *before* the write is posted: storage runs jobs in order, so a question
