@@ -86,17 +86,17 @@ class Blocking final : public Module {
   Router& router() { return host_->router(); }
 
   // The blocklist of `user` (a bare JID): from the cache, or read from storage (and cached while
-  // the account has a session); empty without a read for an account never marked as having one.
+  // the account has a session); for an account never marked as having one, the empty list,
+  // neither read nor cached (most online accounts cost no cache entry).
   asio::awaitable<std::shared_ptr<const Blocklist>> blocklist(const Jid& user) {
+    static const auto kNone = std::make_shared<const Blocklist>();
     const std::string key(user.bare_view());
     if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
-    std::vector<std::string> jids;
     const bool marked = co_await marks_.marked(*host_->state().storage, std::string(user.local()));
-    if (marked) {
-      auto job = [domain = std::string(user.domain()), local = std::string(user.local())](
-                     storage::Stores& s) { return s.blocks.blocked(domain, local); };
-      jids = co_await run_storage(*host_->state().storage, std::move(job));
-    }
+    if (!marked) co_return kNone;
+    auto job = [domain = std::string(user.domain()), local = std::string(user.local())](
+                   storage::Stores& s) { return s.blocks.blocked(domain, local); };
+    std::vector<std::string> jids = co_await run_storage(*host_->state().storage, std::move(job));
     // Loaded meanwhile by another coroutine, perhaps changed since: that one stays.
     if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
     auto list = std::make_shared<const Blocklist>(jids.begin(), jids.end());
@@ -209,7 +209,13 @@ class Blocking final : public Module {
       co_return;
     }
     const Jid user = request.from().bare();
-    co_await blocklist(user);  // cached from here on: the change below applies to the cache
+    // Cached from here on, the empty list of an account without one too: the change below
+    // applies to the cache, and a question asked while the write runs must get the list as it
+    // was, not read the changed one from storage.
+    auto list = co_await blocklist(user);
+    if (!host_->state().sessions.sessions_of(user).empty()) {
+      cache_.try_emplace(std::string(user.bare_view()), std::move(list));
+    }
     const std::vector<std::string> jids(items.begin(), items.end());
     if (command == Command::Block) marks_.mark(user.local());  // before the write: AccountMarks
     auto job = [domain = std::string(user.domain()), local = std::string(user.local()), jids,
