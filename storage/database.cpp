@@ -280,6 +280,12 @@ std::int64_t Statement::run() {
   return changes();
 }
 
+std::vector<std::string> Statement::first_column_texts() {
+  std::vector<std::string> texts;
+  while (step()) texts.push_back(column_text(0));
+  return texts;
+}
+
 std::int64_t Statement::changes() const noexcept {
   return sqlite3_changes64(sqlite3_db_handle(stmt_));
 }

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "storage/error.hpp"
 
@@ -113,6 +114,8 @@ class Statement {
   bool step();
   // step() until done, for statements that return no rows. Returns changes(), for convenience.
   std::int64_t run();
+  // step() until done, collecting column 0 of every row as text (a list of names).
+  std::vector<std::string> first_column_texts();
 
   // Rows changed by the last completed INSERT/UPDATE/DELETE on this connection.
   std::int64_t changes() const noexcept;

@@ -128,16 +128,12 @@ std::vector<std::string> SqliteAccountStore::list(std::string_view domain) {
   Statement select =
       db_.prepare("SELECT username FROM accounts WHERE domain = ?1 ORDER BY username");
   select.bind_text(1, domain);
-  std::vector<std::string> result;
-  while (select.step()) result.push_back(select.column_text(0));
-  return result;
+  return select.first_column_texts();
 }
 
 std::vector<std::string> SqliteAccountStore::list_domains() {
   Statement select = db_.prepare("SELECT DISTINCT domain FROM accounts ORDER BY domain");
-  std::vector<std::string> result;
-  while (select.step()) result.push_back(select.column_text(0));
-  return result;
+  return select.first_column_texts();
 }
 
 std::size_t SqliteAccountStore::count(std::string_view domain) {

@@ -8,9 +8,7 @@ std::vector<std::string> SqliteBlockStore::blocked(std::string_view domain, std:
   Statement select =
       db_.prepare("SELECT jid FROM blocked_jids WHERE domain = ?1 AND username = ?2 ORDER BY jid");
   select.bind_text(1, domain).bind_text(2, user);
-  std::vector<std::string> result;
-  while (select.step()) result.push_back(select.column_text(0));
-  return result;
+  return select.first_column_texts();
 }
 
 void SqliteBlockStore::add(std::string_view domain, std::string_view user,
@@ -53,9 +51,7 @@ std::vector<std::string> SqliteBlockStore::users_with_blocklist(std::string_view
   Statement select =
       db_.prepare("SELECT DISTINCT username FROM blocked_jids WHERE domain = ?1 ORDER BY username");
   select.bind_text(1, domain);
-  std::vector<std::string> result;
-  while (select.step()) result.push_back(select.column_text(0));
-  return result;
+  return select.first_column_texts();
 }
 
 }  // namespace parley::storage

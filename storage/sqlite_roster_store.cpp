@@ -222,9 +222,7 @@ std::vector<std::string> SqliteRosterStore::users_with_pending_in(std::string_vi
   Statement select = db_.prepare(
       "SELECT DISTINCT username FROM roster_pending_in WHERE domain = ?1 ORDER BY username");
   select.bind_text(1, domain);
-  std::vector<std::string> result;
-  while (select.step()) result.push_back(select.column_text(0));
-  return result;
+  return select.first_column_texts();
 }
 
 }  // namespace parley::storage

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "storage/error.hpp"
 #include "storage/schema.hpp"
@@ -53,6 +55,15 @@ TEST_F(DatabaseTest, OpenCreatesTheFileAndItsParentDirectories) {
   Database db = open_database(path_);
   EXPECT_TRUE(std::filesystem::exists(path_));
   EXPECT_EQ(db.path(), path_);
+}
+
+TEST_F(DatabaseTest, FirstColumnTextsCollectsColumnZeroOfEveryRowInOrder) {
+  Database db = open_database(path_);
+  db.exec("CREATE TABLE names (n TEXT, other INTEGER)");
+  db.exec("INSERT INTO names VALUES ('b', 1), ('a', 2), (NULL, 3), ('c', 4)");
+  EXPECT_EQ(db.prepare("SELECT n, other FROM names ORDER BY other").first_column_texts(),
+            (std::vector<std::string>{"b", "a", "", "c"}));
+  EXPECT_TRUE(db.prepare("SELECT n FROM names WHERE other > 9").first_column_texts().empty());
 }
 
 TEST_F(DatabaseTest, FreshDatabaseGetsTheLatestSchemaVersion) {
