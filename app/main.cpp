@@ -288,10 +288,12 @@ int serve(const ServeOptions& options) {
         log->info("the demo account {} exists; `parley passwd {}` sets a new password", jid, jid);
       }
     }
+    // Signals are handled before the port file says the server is ready: a SIGINT or SIGTERM
+    // sent as soon as it appears must stop the server cleanly, not kill it (it did, now and then).
+    server.stop_on_signals();
     if (!options.port_file.empty()) {
       write_port_file(options.port_file, server);
     }
-    server.stop_on_signals();
     server.run();
     return 0;
   } catch (const std::exception& e) {
