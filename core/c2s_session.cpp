@@ -820,8 +820,8 @@ C2sSession::Check C2sSession::check_stanza(xml::Element stanza, std::optional<Ji
     if ((type == "get" || type == "set") && stanza.child_count() != 1) {
       return Check::BadIqChildren;
     }
-    to_server = (type == "get" || type == "set") &&
-                (!to_text || to_text->empty() || *to_text == domain_);
+    to_server =
+        (type == "get" || type == "set") && (!to_text || to_text->empty() || *to_text == domain_);
   } else if (name == "presence") {
     // RFC 6121 §4.7.1: the types presence may have.
     if (!type.empty() && type != "unavailable" && type != "probe" && type != "error" &&
@@ -862,7 +862,8 @@ asio::awaitable<void> C2sSession::route_stanza(xml::Document document, Check che
       reply_error(stanza, StanzaError::BadRequest, "type must be get, set, result or error");
       co_return;
     case Check::BadIqChildren:
-      reply_error(stanza, StanzaError::BadRequest, "a get or set carries exactly one child element");
+      reply_error(stanza, StanzaError::BadRequest,
+                  "a get or set carries exactly one child element");
       co_return;
     case Check::SessionIq: {
       const bool handled = co_await handle_session_iq(stanza);

@@ -76,7 +76,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, relay::Relay& state,
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A client gone must not kill the relay (TlsSocket sends with MSG_NOSIGNAL; this is for the rest).
+  // A client gone must not kill the relay (TlsSocket sends with MSG_NOSIGNAL; this covers the
+  // other writes).
   std::signal(SIGPIPE, SIG_IGN);
   Options o;
   CLI::App app{

@@ -6,12 +6,12 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
-#include <array>
 #include <climits>
 #include <cstring>
 #include <stdexcept>
@@ -76,8 +76,8 @@ int TlsSocket::bio_write(BIO* bio, const char* in, int size) {
   auto* self = static_cast<TlsSocket*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
   // MSG_NOSIGNAL: a peer that reset the connection is an error here, not a SIGPIPE.
-  const ssize_t n = ::send(self->socket_.native_handle(), in, static_cast<std::size_t>(size),
-                           MSG_NOSIGNAL);
+  const ssize_t n =
+      ::send(self->socket_.native_handle(), in, static_cast<std::size_t>(size), MSG_NOSIGNAL);
   if (n >= 0) return static_cast<int>(n);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(bio);
   return -1;  // errno stays for classify()
@@ -169,8 +169,7 @@ void TlsSocket::keep_unread() {
     if (pending_.capacity() != 0) std::string().swap(pending_);
     return;
   }
-  const bool in_pending =
-      input_ >= pending_.data() && input_ < pending_.data() + pending_.size();
+  const bool in_pending = input_ >= pending_.data() && input_ < pending_.data() + pending_.size();
   if (!in_pending) {
     pending_.assign(input_, input_size_);
     input_ = pending_.data();
@@ -184,8 +183,7 @@ asio::awaitable<error_code> TlsSocket::wait(Step step, bool reading) {
     // goes into this connection's own small buffer: Asio may read before the completion runs,
     // while other connections of the thread read too, so the thread's buffer will not do.
     std::size_t n = 0;
-    std::tie(ec, n) =
-        co_await socket_.async_read_some(asio::buffer(first_bytes_), kUseTuple);
+    std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(first_bytes_), kUseTuple);
     if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;
     if (ec == asio::error::eof) {
       eof_ = true;  // OpenSSL sees the end at its next read
@@ -202,8 +200,7 @@ asio::awaitable<error_code> TlsSocket::wait(Step step, bool reading) {
     char* buffer = read_buffer();
     std::memcpy(buffer, first_bytes_.data(), n);
     error_code more;
-    const std::size_t rest =
-        socket_.read_some(asio::buffer(buffer + n, kReadBytes - n), more);
+    const std::size_t rest = socket_.read_some(asio::buffer(buffer + n, kReadBytes - n), more);
     if (more == asio::error::eof) eof_ = true;
     input_ = buffer;
     input_size_ = n + (more ? 0 : rest);

@@ -9,8 +9,8 @@
 // what was read (with read-ahead, into its own record buffer at once; anything it leaves is kept
 // here). Asio's reads are speculative, and a read that found the socket drained queues the next
 // one without a system call until the next readiness edge, where waiting for readability
-// (async_wait) costs an epoll_ctl every time and then a read that finds nothing. Writes: send(2) with MSG_NOSIGNAL, and async_wait for writability when
-// the socket's buffer is full.
+// (async_wait) costs an epoll_ctl every time and then a read that finds nothing. Writes: send(2)
+// with MSG_NOSIGNAL, and async_wait for writability when the socket's buffer is full.
 //
 // One reader and one writer may be under way at once (the session's read and write loops): a
 // write that needs to read (renegotiation) waits for readability and leaves the reading to the
@@ -31,7 +31,7 @@
 
 struct ssl_st;      // OpenSSL's SSL
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
-struct bio_st;         // OpenSSL's BIO
+struct bio_st;      // OpenSSL's BIO
 struct bio_method_st;  // OpenSSL's BIO_METHOD
 
 namespace parley::core::tls {
