@@ -329,20 +329,19 @@ std::string_view Statement::sql() const noexcept {
 
 // ---- Transaction --------------------------------------------------------------------------
 
-namespace {
-constexpr std::string_view kSavepoint = "parley_tx";
-}
-
+// BEGIN, COMMIT and the savepoint statements go through the statement cache like any other:
+// every storage job that writes (and a few that read) runs them, and sqlite3_exec would compile
+// them again each time.
 Transaction::Transaction(Database& db, Mode mode) : db_(db), nested_(db.in_transaction()) {
   if (nested_) {
-    db_.exec("SAVEPOINT " + std::string(kSavepoint));
+    db_.prepare("SAVEPOINT parley_tx").run();
   } else {
-    db_.exec(mode == Mode::Write ? "BEGIN IMMEDIATE" : "BEGIN");
+    db_.prepare(mode == Mode::Write ? "BEGIN IMMEDIATE" : "BEGIN").run();
   }
 }
 
 void Transaction::commit() {
-  db_.exec(nested_ ? "RELEASE " + std::string(kSavepoint) : std::string("COMMIT"));
+  db_.prepare(nested_ ? "RELEASE parley_tx" : "COMMIT").run();
   done_ = true;
 }
 
@@ -353,9 +352,10 @@ Transaction::~Transaction() {
   if (!db_.in_transaction()) return;
   try {
     if (nested_) {
-      db_.exec("ROLLBACK TO " + std::string(kSavepoint) + "; RELEASE " + std::string(kSavepoint));
+      db_.prepare("ROLLBACK TO parley_tx").run();
+      db_.prepare("RELEASE parley_tx").run();
     } else {
-      db_.exec("ROLLBACK");
+      db_.prepare("ROLLBACK").run();
     }
   } catch (const Error&) {
     // A destructor must not throw; the connection stays usable and the next BEGIN reports any

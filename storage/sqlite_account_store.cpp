@@ -67,16 +67,19 @@ Result SqliteAccountStore::create(std::string_view domain, std::string_view user
 
 std::optional<std::vector<ScramCredential>> SqliteAccountStore::credentials(
     std::string_view domain, std::string_view username) {
-  // One read transaction, so the existence check and the rows are one consistent snapshot even
-  // while another connection (the CLI) changes the password.
-  Transaction tx(db_, Transaction::Mode::Read);
-  if (!exists(domain, username)) return std::nullopt;
+  // One statement, so the account's existence and its credentials are one consistent snapshot
+  // even while another connection (the CLI) changes the password, without a transaction of its
+  // own (a login asks this once; BEGIN and COMMIT would double its SQLite work). An account
+  // without credentials is one row of NULLs; no account, no row.
   Statement select = db_.prepare(
-      "SELECT hash, salt, iterations, stored_key, server_key FROM scram_credentials"
-      " WHERE domain = ?1 AND username = ?2 ORDER BY hash");
+      "SELECT c.hash, c.salt, c.iterations, c.stored_key, c.server_key FROM accounts AS a"
+      " LEFT JOIN scram_credentials AS c ON c.domain = a.domain AND c.username = a.username"
+      " WHERE a.domain = ?1 AND a.username = ?2 ORDER BY c.hash");
   select.bind_text(1, domain).bind_text(2, username);
+  if (!select.step()) return std::nullopt;
   std::vector<ScramCredential> result;
-  while (select.step()) {
+  if (select.column_is_null(0)) return result;
+  do {
     result.push_back(ScramCredential{
         .hash_name = select.column_text(0),
         .salt = select.column_blob(1),
@@ -84,8 +87,7 @@ std::optional<std::vector<ScramCredential>> SqliteAccountStore::credentials(
         .stored_key = select.column_blob(3),
         .server_key = select.column_blob(4),
     });
-  }
-  tx.commit();
+  } while (select.step());
   return result;
 }
 
