@@ -239,6 +239,10 @@ FIGURES = [
     ("rate", "msgs_per_s", "messages/s delivered at {rate:g} msgs/s offered", "{:,.0f}", "high"),
     ("rate", "latency_p50_ms", "latency p50 at {rate:g} msgs/s", "{:.2f} ms", "low"),
     ("rate", "latency_p99_ms", "latency p99 at {rate:g} msgs/s", "{:.2f} ms", "low"),
+    ("rate", "arrival_latency_p50_ms", "latency p50 at {rate:g} msgs/s, to the recipient's socket",
+     "{:.3f} ms", "low"),
+    ("rate", "arrival_latency_p99_ms", "latency p99 at {rate:g} msgs/s, to the recipient's socket",
+     "{:.3f} ms", "low"),
     ("rate", "server_cpu_ms_per_1000_msgs", "server CPU per 1,000 messages at {rate:g} msgs/s",
      "{:.1f} ms", "low"),
     ("presence", "to_all_p50_ms", "presence to all {contacts} contacts, p50", "{:.2f} ms",
@@ -673,7 +677,7 @@ def summary(scenario, rec):
             "messages": ["msgs_per_s", "latency_p50_ms", "latency_p99_ms",
                          "msgs_per_server_cpu_s", "lost"],
             "rate": ["offered_msgs_per_s", "msgs_per_s", "latency_p99_ms",
-                     "server_cpu_ms_per_1000_msgs"],
+                     "arrival_latency_p99_ms", "send_lag_p99_ms", "server_cpu_ms_per_1000_msgs"],
             "presence": ["to_all_p50_ms", "to_all_p99_ms", "server_cpu_ms_per_change"]}
     parts = []
     for k in keys.get(scenario, []):

@@ -1,14 +1,35 @@
 // See fleet.hpp.
 #include "bench/load/fleet.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 namespace parley::load {
+
+std::int64_t realtime_minus_steady_ns() {
+  // The pair read closest together of a few tries: a read that was preempted shows a long gap.
+  std::int64_t best_gap = std::numeric_limits<std::int64_t>::max();
+  std::int64_t offset = 0;
+  for (int i = 0; i < 5; ++i) {
+    const std::int64_t before = now_ns();
+    timespec rt{};
+    ::clock_gettime(CLOCK_REALTIME, &rt);
+    const std::int64_t after = now_ns();
+    const std::int64_t real = std::int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec;
+    if (after - before < best_gap) {
+      best_gap = after - before;
+      offset = real - (before + (after - before) / 2);
+    }
+  }
+  return offset;
+}
 
 void progress(const std::string& what) { std::cerr << "parley-load: " << what << std::endl; }
 
@@ -48,6 +69,7 @@ Account Fleet::account(std::size_t i) const {
   a.mechanism = o.mechanism;
   a.resource = o.resource;
   a.batch_writes = o.batch_writes;
+  a.arrival_stamps = o.rate > 0;
   return a;
 }
 

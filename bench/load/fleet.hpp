@@ -32,6 +32,10 @@ inline std::int64_t now_ns() {
       .count();
 }
 
+// CLOCK_REALTIME minus the steady clock, in ns, read as closely together as the two clocks allow
+// (kernel socket timestamps are CLOCK_REALTIME; parley-load's are steady).
+std::int64_t realtime_minus_steady_ns();
+
 // One line of progress on standard error ("parley-load: ..."), so that a long login phase is
 // visible and a script can start a profiler when the measurement starts.
 void progress(const std::string& what);

@@ -101,11 +101,13 @@ class MessagesRun {
     co_await sleep_until(Clock::now() + seconds(options_.warmup_seconds));
 
     progress("measuring");
+    realtime_minus_steady_ns_ = realtime_minus_steady_ns();
     const Snapshot before = take_snapshot();
     phase_ = Phase::Measure;
     co_await sleep_until(before.at + seconds(options_.seconds));
     const Snapshot after = take_snapshot();
     phase_ = Phase::Drain;
+    clock_step_ns_ = realtime_minus_steady_ns() - realtime_minus_steady_ns_;
     progress("measured; draining");
     if (open_loop()) {
       rate_timer_.cancel();
@@ -268,6 +270,9 @@ class MessagesRun {
     if (phase_ == Phase::Measure) {
       ++measured_;
       latencies_.add(received_ns - stamp->sent_ns);
+      if (const std::int64_t arrival = fleet_[i].last_arrival_ns(); arrival != 0) {
+        arrivals_.add(arrival - realtime_minus_steady_ns_ - stamp->sent_ns);
+      }
     }
     settle_one(stamp->sender);
   }
@@ -353,6 +358,18 @@ class MessagesRun {
     r.add("latency_max_ms", "end-to-end latency max", ms(lat.max), 2, "ms");
     r.add("latency_mean_ms", "end-to-end latency mean", lat.mean / 1e6, 2, "ms");
     if (open_loop()) {
+      // Ends where the recipient's socket had the bytes (stamped_socket.hpp): the server's
+      // latency without parley-load's own lateness in reading them.
+      const LatencySummary arrival = arrivals_.summary();
+      r.add("arrival_latency_p50_ms", "latency to the recipient's socket p50", ms(arrival.p50), 3,
+            "ms");
+      r.add("arrival_latency_p99_ms", "latency to the recipient's socket p99", ms(arrival.p99), 3,
+            "ms");
+      r.add("arrival_latency_max_ms", "latency to the recipient's socket max", ms(arrival.max), 2,
+            "ms");
+      r.add("arrival_stamped", "deliveries with a socket arrival stamp", i64(arrival.count));
+      r.add("clock_step_us", "CLOCK_REALTIME moved against the steady clock during the run",
+            static_cast<double>(clock_step_ns_) / 1e3, 1, "us");
       const LatencySummary lag = send_lag_.summary();
       r.add("send_lag_p99_ms", "parley-load behind its schedule, p99", ms(lag.p99), 2, "ms");
       r.add("send_lag_max_ms", "parley-load behind its schedule, max", ms(lag.max), 2, "ms");
@@ -438,6 +455,10 @@ class MessagesRun {
   std::uint64_t duplicates_ = 0;
   std::uint64_t reordered_ = 0;
   LatencySamples latencies_;
+  // Open loop: send time to the kernel's arrival stamp on the recipient's socket.
+  LatencySamples arrivals_;
+  std::int64_t realtime_minus_steady_ns_ = 0;
+  std::int64_t clock_step_ns_ = 0;
   Interval login_;  // from the first connection until the logins' traffic has settled
   std::vector<std::string> notes_;
 };

@@ -67,7 +67,7 @@ std::string_view mechanism_name(Mechanism m) {
 
 XmppClient::XmppClient(asio::any_io_executor executor, asio::ssl::context& tls, Account account)
     : account_(std::move(account)),
-      stream_(asio::ip::tcp::socket(executor), tls),
+      stream_(StampedSocket(asio::ip::tcp::socket(executor)), tls),
       parser_(client_parser_options()) {}
 
 std::string XmppClient::header() const {
@@ -119,8 +119,13 @@ asio::awaitable<void> XmppClient::login() {
     asio::ip::tcp::resolver resolver(stream_.get_executor());
     auto endpoints = co_await resolver.async_resolve(account_.host, std::to_string(account_.port),
                                                      use_awaitable);
-    co_await asio::async_connect(stream_.next_layer(), endpoints, use_awaitable);
-    stream_.next_layer().set_option(asio::ip::tcp::no_delay(true));
+    co_await asio::async_connect(stream_.next_layer().socket(), endpoints, use_awaitable);
+    stream_.next_layer().socket().set_option(asio::ip::tcp::no_delay(true));
+    if (account_.arrival_stamps) {
+      boost::system::error_code ec;
+      stream_.next_layer().enable_stamps(ec);
+      if (ec) throw ClientError("SO_TIMESTAMPNS: " + ec.message());
+    }
 
     // RFC 6120 §5: STARTTLS, required by parley-load whatever the server would allow.
     step = "STARTTLS";
@@ -410,7 +415,7 @@ void XmppClient::fail(const std::string& what) {
 void XmppClient::abort() {
   closed_ = true;
   boost::system::error_code ignored;
-  stream_.next_layer().close(ignored);
+  stream_.next_layer().socket().close(ignored);
 }
 
 }  // namespace parley::load

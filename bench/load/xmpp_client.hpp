@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/load/stamped_socket.hpp"
 #include "xml/element.hpp"
 #include "xml/stream_parser.hpp"
 
@@ -45,6 +46,9 @@ struct Account {
   // has returned, so that everything sent to this client while handling one read shares a TLS
   // record and a write, as a bot sending in bulk does.
   bool batch_writes = false;
+  // Receive timestamps on the socket (stamped_socket.hpp): last_arrival_ns() says when the data
+  // behind the latest stanza reached the client's socket.
+  bool arrival_stamps = false;
 };
 
 // One <item/> of a roster (RFC 6121 §2.1.2): the contact's JID, the subscription state
@@ -95,6 +99,9 @@ class XmppClient : public std::enable_shared_from_this<XmppClient> {
   // The full JID the server bound (after login()).
   const std::string& jid() const { return jid_; }
   const Account& account() const { return account_; }
+  // With Account::arrival_stamps: CLOCK_REALTIME ns at which the newest data read reached the
+  // socket (0 before any); a stanza handler called now reads it for the stanza being handled.
+  std::int64_t last_arrival_ns() const { return stream_.next_layer().last_arrival_ns(); }
 
  private:
   asio::awaitable<xml::Document> next_element(std::string_view waiting_for);
@@ -107,7 +114,7 @@ class XmppClient : public std::enable_shared_from_this<XmppClient> {
   std::string header() const;
 
   Account account_;
-  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  asio::ssl::stream<StampedSocket> stream_;
   bool tls_ = false;
   xml::StreamParser parser_;
   std::string jid_;
