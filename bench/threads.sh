@@ -4,6 +4,7 @@
 # run (with every thread's CPU seconds) and a Markdown table of the medians.
 #
 #   bench/threads.sh           e.g. ROUNDS=5 THREADS="1 2 3" CPUS=0,1 bench/threads.sh
+#   BATCH_WRITES=1 bench/threads.sh   parley-load batches client writes (less CPU per message)
 #
 # Uses compare.sh's build ($BUILD, default build-bench; build it with compare.sh or as its header
 # says) and work directory ($WORK, default $BUILD/compare-work: accounts u1..u200, made if missing).

@@ -65,6 +65,11 @@ def main():
     p.add_argument("--threads", default=os.environ.get("THREADS", "1 2"))
     p.add_argument("--clients", type=int, default=200)
     p.add_argument("--window", type=int, default=4)
+    p.add_argument("--batch-writes", action="store_true",
+                   default=os.environ.get("BATCH_WRITES", "") not in ("", "0"),
+                   help="parley-load batches each client's writes (as a bot does): it then needs "
+                        "far less CPU per message, which leaves the server room for a second "
+                        "thread on a 2-core machine (BATCH_WRITES=1)")
     args = p.parse_args()
     work = args.work or os.path.join(args.build, "compare-work")
     os.makedirs(work, exist_ok=True)
@@ -88,6 +93,8 @@ def main():
                         "--warmup", "2", "--host", s.address, "--port", str(s.port), "--domain",
                         servers.DOMAIN, "--users", "u", "--password", PASSWORD, "--mechanism",
                         s.mechanism, "--server-pid", str(pid)]
+                if args.batch_writes:
+                    argv.append("--batch-writes")
                 out = subprocess.run(argv, capture_output=True, text=True, timeout=300).stdout
                 result = json.loads([line for line in out.splitlines()
                                      if line.startswith("{")][-1])
@@ -96,10 +103,10 @@ def main():
                 s.stop()
             runs[t].append(result)
             print("round %d, %d thread(s): %.0f msgs/s, %.0f per server CPU-second, p99 %.1f ms; "
-                  "CPU-s by thread: %s" % (rnd + 1, t, result["msgs_per_s"],
-                                           result["msgs_per_server_cpu_s"],
-                                           result["latency_p99_ms"],
-                                           ", ".join("%s %.2f" % c for c in result["threads_cpu"])),
+                  "parley-load %.0f%% busy; CPU-s by thread: %s" % (
+                      rnd + 1, t, result["msgs_per_s"], result["msgs_per_server_cpu_s"],
+                      result["latency_p99_ms"], result.get("tool_cpu_util_pct", float("nan")),
+                      ", ".join("%s %.2f" % c for c in result["threads_cpu"])),
                   flush=True)
 
     def med(t, key):
@@ -115,8 +122,9 @@ def main():
             "{:,.0f}".format(med(t, "msgs_per_server_cpu_s")), med(t, "latency_p99_ms"),
             med(t, "msgs_per_s") / med(base, "msgs_per_s")))
     print()
-    print("Server and parley-load both on CPUs %s; %d rounds, medians; %d clients, window %d." %
-          (args.cpus, args.rounds, args.clients, args.window))
+    print("Server and parley-load both on CPUs %s; %d rounds, medians; %d clients, window %d%s." %
+          (args.cpus, args.rounds, args.clients, args.window,
+           "; client writes batched" if args.batch_writes else ""))
 
 
 if __name__ == "__main__":
