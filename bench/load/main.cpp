@@ -131,7 +131,10 @@ int main(int argc, char** argv) {
                   "senders on a fixed schedule, whether or not earlier ones have arrived "
                   "(--window is ignored); one due while parley-load is late goes out at once. "
                   "Latency counts from the moment each message is handed to its client's socket "
-                  "writer, not from its scheduled time (the lateness is reported as send_lag)")
+                  "writer, not from its scheduled time (the lateness is reported as send_lag). "
+                  "Besides the end-to-end latency, arrival_latency ends when the server's bytes "
+                  "reached the recipient's socket (its kernel receive timestamp), leaving out "
+                  "parley-load's own lateness in reading them")
       ->check(CLI::PositiveNumber);
   msg->add_flag("--random-partner", o.random_partner,
                 "Send each message to a random other client (default: client i to i+1); with two "

@@ -17,7 +17,9 @@
 // --window is then unused. A message due while parley-load is late goes out at once. The body
 // carries the time the message was handed to the client's writer (not its scheduled time), so
 // latency does not include parley-load's own lateness, which is reported on its own
-// (send_lag_*). This compares servers' latency at the same offered load.
+// (send_lag_*). This compares servers' latency at the same offered load. Open-loop clients also
+// stamp their reads (stamped_socket.hpp), so a second latency (arrival_latency_*) ends where the
+// server's bytes reached the recipient's socket rather than where parley-load read them.
 //
 // Across two federated servers (--port2 …, layout.hpp): half the clients log in to server A,
 // half to server B; client k of A writes to client k of B (and, with --both-directions, B's to
