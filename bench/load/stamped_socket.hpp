@@ -6,7 +6,7 @@
 // is noise common to every server measured, not the server's latency.
 //
 // It is the next layer of an asio::ssl::stream: async_read_some/async_write_some, the executor
-// and the lowest layer are the socket's. With stamping off, reads are the socket's own.
+// and the lowest layer are the socket's. With stamping off, reads are the socket's own calls.
 //
 // The stamp is CLOCK_REALTIME, as the kernel gives it. When one read returns several segments,
 // it is the newest one's arrival, so a message read together with a later one is charged the
@@ -65,6 +65,8 @@ class StampedSocket {
 
   template <typename MutableBufferSequence, typename Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+    // Both return what async_result gives this token for void(error_code, size_t).
+    if (!stamping_) return socket_.async_read_some(buffers, std::forward<Token>(token));
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
         ReadOp<MutableBufferSequence>{this, buffers, {}, {}, 0}, token, socket_);
   }
@@ -74,23 +76,18 @@ class StampedSocket {
   struct ReadOp {
     StampedSocket* s;
     Buffers buffers;
-    enum class Step { Start, Read, Waited, Plain };
+    enum class Step { Start, Read, Waited };
     Step step = Step::Start;
     boost::system::error_code result;
     std::size_t bytes = 0;
 
     // Entered first with nothing: reads at once if data is there (as the socket's own reads do)
     // and completes through a post, since an Asio operation must not complete from its first
-    // entry; else waits for readability and reads then. Plain: the socket's own read.
+    // entry; else waits for readability and reads then.
     template <typename Self>
     void operator()(Self& self, boost::system::error_code ec = {}, std::size_t n = 0) {
       switch (step) {
         case Step::Start:
-          if (!s->stamping_) {
-            step = Step::Plain;
-            s->socket_.async_read_some(buffers, std::move(self));
-            return;
-          }
           bytes = s->receive(buffers, result);
           if (result == boost::asio::error::would_block) {
             step = Step::Waited;
@@ -109,9 +106,6 @@ class StampedSocket {
             s->socket_.async_wait(socket_type::wait_read, std::move(self));
             return;
           }
-          self.complete(ec, n);
-          return;
-        case Step::Plain:
           self.complete(ec, n);
           return;
       }
