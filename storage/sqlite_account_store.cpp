@@ -69,7 +69,7 @@ std::optional<std::vector<ScramCredential>> SqliteAccountStore::credentials(
     std::string_view domain, std::string_view username) {
   // One statement, so the account's existence and its credentials are one consistent snapshot
   // even while another connection (the CLI) changes the password, without a transaction of its
-  // own (a login asks this once; BEGIN and COMMIT would double its SQLite work). An account
+  // own (every login asks this; BEGIN and COMMIT would be two more statements). An account
   // without credentials is one row of NULLs; no account, no row.
   Statement select = db_.prepare(
       "SELECT c.hash, c.salt, c.iterations, c.stored_key, c.server_key FROM accounts AS a"
