@@ -1,8 +1,6 @@
 // See fleet.hpp.
 #include "bench/load/fleet.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +8,8 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+
+#include "bench/load/stamped_socket.hpp"
 
 namespace parley::load {
 
@@ -19,10 +19,8 @@ std::int64_t realtime_minus_steady_ns() {
   std::int64_t offset = 0;
   for (int i = 0; i < 5; ++i) {
     const std::int64_t before = now_ns();
-    timespec rt{};
-    ::clock_gettime(CLOCK_REALTIME, &rt);
+    const std::int64_t real = realtime_now_ns();
     const std::int64_t after = now_ns();
-    const std::int64_t real = std::int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec;
     if (after - before < best_gap) {
       best_gap = after - before;
       offset = real - (before + (after - before) / 2);

@@ -17,6 +17,7 @@
 
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <array>
 #include <boost/asio/buffer.hpp>
@@ -30,6 +31,18 @@
 #include <ctime>
 
 namespace parley::load {
+
+// A timespec as nanoseconds since its clock's epoch.
+inline std::int64_t timespec_ns(const timespec& ts) {
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// CLOCK_REALTIME now, in the unit of StampedSocket::last_arrival_ns().
+inline std::int64_t realtime_now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return timespec_ns(ts);
+}
 
 class StampedSocket {
  public:
@@ -151,7 +164,7 @@ class StampedSocket {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
         timespec ts{};
         std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-        last_arrival_ns_ = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+        last_arrival_ns_ = timespec_ns(ts);
       }
     }
     ec = {};

@@ -4,7 +4,6 @@
 #include "bench/load/stamped_socket.hpp"
 
 #include <gtest/gtest.h>
-#include <time.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -17,12 +16,6 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-
-std::int64_t realtime_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 class StampedSocketTest : public ::testing::Test {
  protected:
@@ -61,10 +54,10 @@ TEST_F(StampedSocketTest, ReadsCarryTheKernelArrivalTime) {
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(client_.last_arrival_ns(), 0);
 
-  const std::int64_t before_write = realtime_ns();
+  const std::int64_t before_write = realtime_now_ns();
   asio::write(peer_, asio::buffer(std::string("first")));
   const ReadResult first = read_once();
-  const std::int64_t after_read = realtime_ns();
+  const std::int64_t after_read = realtime_now_ns();
   ASSERT_FALSE(first.ec) << first.ec.message();
   EXPECT_EQ(first.data, "first");
   EXPECT_GE(client_.last_arrival_ns(), before_write);
@@ -72,14 +65,14 @@ TEST_F(StampedSocketTest, ReadsCarryTheKernelArrivalTime) {
 
   // A later write: a later stamp, still no later than its read.
   const std::int64_t first_stamp = client_.last_arrival_ns();
-  const std::int64_t before_second = realtime_ns();
+  const std::int64_t before_second = realtime_now_ns();
   asio::write(peer_, asio::buffer(std::string("second")));
   const ReadResult second = read_once();
   ASSERT_FALSE(second.ec);
   EXPECT_EQ(second.data, "second");
   EXPECT_GT(client_.last_arrival_ns(), first_stamp);
   EXPECT_GE(client_.last_arrival_ns(), before_second);
-  EXPECT_LE(client_.last_arrival_ns(), realtime_ns());
+  EXPECT_LE(client_.last_arrival_ns(), realtime_now_ns());
 }
 
 // asio::ssl::stream reads zero bytes to complete a handler that is ready: such a read must not
