@@ -351,7 +351,8 @@ asio::awaitable<bool> C2sSession::start_tls() {
     co_return false;
   }
   tls_ = std::make_unique<tls::TlsSocket>(
-      socket_, tls_contexts_->default_context().native_handle(), tls::TlsSocket::Role::Server);
+      socket_, tls_contexts_->default_context().native_handle(), tls::TlsSocket::Role::Server,
+      /*compactable=*/true);
   // STARTTLS: present the certificate of the domain the stream is for (SNI may still switch it).
   if (!domain_.empty()) tls_contexts_->select(tls_->native_handle(), domain_);
   handshaking_ = true;
@@ -367,6 +368,8 @@ asio::awaitable<bool> C2sSession::start_tls() {
   state_ref_.log->info("c2s#{} {}: TLS established ({}, {})", number_, peer_,
                        SSL_get_version(tls_->native_handle()),
                        SSL_get_cipher_name(tls_->native_handle()));
+  // Nothing below needs OpenSSL's connection any more: with TLS 1.3 its ~13.9 KiB goes.
+  tls_->compact();
   co_return true;
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/tls/openssl_util.hpp"
+#include "core/tls/tls_socket.hpp"
 
 namespace parley::core::tls {
 namespace {
@@ -21,6 +22,7 @@ SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   SSL_CTX_set_num_tickets(ctx, 0);  // no TLS 1.3 resumption tickets either (docs/SECURITY.md)
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // no idle 34 KiB buffers per connection
+  TlsSocket::prepare_context(ctx);  // client connections drop OpenSSL after the handshake
   const auto cert = config.certificate_file(host);
   const auto key = config.private_key_file(host);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) {

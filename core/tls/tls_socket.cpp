@@ -1,6 +1,7 @@
 #include "core/tls/tls_socket.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -16,6 +17,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <tuple>
+
+#include "core/tls/tls13_records.hpp"
 
 namespace parley::core::tls {
 
@@ -43,6 +46,16 @@ char* read_buffer() {
 }
 
 }  // namespace
+
+// What compact() needs from the handshake: the application traffic secrets, and how many bytes
+// OpenSSL had sent when it switched to ours (anything sent after it, e.g. a session ticket, would
+// have used up sequence numbers that compact() cannot know).
+struct TlsSocket::HandshakeSecrets {
+  Tls13Records::Secret client;
+  Tls13Records::Secret server;
+  std::size_t sent = 0;
+  std::size_t sent_at_server_secret = 0;
+};
 
 BIO_METHOD* TlsSocket::bio_method() {
   static BIO_METHOD* const method = [] {
@@ -78,7 +91,10 @@ int TlsSocket::bio_write(BIO* bio, const char* in, int size) {
   // MSG_NOSIGNAL: a peer that reset the connection is an error here, not a SIGPIPE.
   const ssize_t n =
       ::send(self->socket_.native_handle(), in, static_cast<std::size_t>(size), MSG_NOSIGNAL);
-  if (n >= 0) return static_cast<int>(n);
+  if (n >= 0) {
+    if (self->secrets_) self->secrets_->sent += static_cast<std::size_t>(n);
+    return static_cast<int>(n);
+  }
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(bio);
   return -1;  // errno stays for classify()
 }
@@ -97,7 +113,41 @@ long TlsSocket::bio_ctrl(BIO* bio, int command, long, void*) {
   }
 }
 
-TlsSocket::TlsSocket(asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role role)
+int TlsSocket::ex_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+void TlsSocket::prepare_context(ssl_ctx_st* context) {
+  ex_index();  // allocated before any connection exists
+  SSL_CTX_set_keylog_callback(context, &TlsSocket::on_keylog);
+}
+
+void TlsSocket::on_keylog(const SSL* ssl, const char* line) {
+  auto* self = static_cast<TlsSocket*>(SSL_get_ex_data(ssl, ex_index()));
+  if (self == nullptr || !self->secrets_) return;
+  // NSS key log format: "<label> <client random, 64 hex digits> <secret in hex>".
+  const std::string_view text(line);
+  const bool client = text.starts_with("CLIENT_TRAFFIC_SECRET_0 ");
+  const bool server = text.starts_with("SERVER_TRAFFIC_SECRET_0 ");
+  if (!client && !server) return;
+  const std::size_t space = text.rfind(' ');
+  const std::string_view hex = text.substr(space + 1);
+  Tls13Records::Secret& secret = client ? self->secrets_->client : self->secrets_->server;
+  secret.size = 0;
+  if (hex.size() % 2 != 0 || hex.size() / 2 > secret.bytes.size()) return;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i]));
+    const int low = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i + 1]));
+    if (high < 0 || low < 0) return;
+    secret.bytes[i / 2] = static_cast<unsigned char>(high * 16 + low);
+  }
+  secret.size = hex.size() / 2;
+  if (server) self->secrets_->sent_at_server_secret = self->secrets_->sent;
+}
+
+TlsSocket::TlsSocket(asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role role,
+                     bool compactable)
     : socket_(socket) {
   ssl_ = SSL_new(context);
   if (ssl_ == nullptr) throw std::runtime_error("cannot create a TLS connection (SSL_new)");
@@ -119,6 +169,13 @@ TlsSocket::TlsSocket(asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role ro
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                          SSL_MODE_RELEASE_BUFFERS);
   SSL_set_read_ahead(ssl_, 1);
+  if (compactable && role == Role::Server) {
+    // Without read-ahead OpenSSL reads the client's Finished and not a byte more, so that the
+    // records after it are still ours to open when the handshake is done.
+    SSL_set_read_ahead(ssl_, 0);
+    secrets_ = std::make_unique<HandshakeSecrets>();
+    SSL_set_ex_data(ssl_, ex_index(), this);
+  }
   if (role == Role::Server) {
     SSL_set_accept_state(ssl_);
   } else {
@@ -127,6 +184,24 @@ TlsSocket::TlsSocket(asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role ro
 }
 
 TlsSocket::~TlsSocket() { SSL_free(ssl_); }
+
+bool TlsSocket::compact() {
+  if (!secrets_ || ssl_ == nullptr) return false;
+  const std::unique_ptr<HandshakeSecrets> secrets = std::move(secrets_);
+  SSL_set_ex_data(ssl_, ex_index(), nullptr);
+  SSL_set_read_ahead(ssl_, 1);  // staying with OpenSSL: as for any other connection
+  if (SSL_is_init_finished(ssl_) != 1 || SSL_version(ssl_) != TLS1_3_VERSION ||
+      SSL_has_pending(ssl_) != 0 || secrets->sent != secrets->sent_at_server_secret) {
+    return false;
+  }
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_);
+  if (cipher == nullptr) return false;
+  records_ = Tls13Records::make(SSL_CIPHER_get_id(cipher), secrets->client, secrets->server);
+  if (!records_) return false;
+  SSL_free(ssl_);  // and our BIO with it; nothing is sent
+  ssl_ = nullptr;
+  return true;
+}
 
 TlsSocket::Step TlsSocket::classify(int result, error_code& error) {
   const int saved_errno = errno;
@@ -232,6 +307,7 @@ asio::awaitable<error_code> TlsSocket::handshake() {
 
 asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_some(char* data,
                                                                          std::size_t size) {
+  if (records_) co_return co_await read_records(data, size);
   const int want = static_cast<int>(std::min<std::size_t>(size, INT_MAX));
   for (;;) {
     if (!socket_.is_open()) co_return std::pair{error_code(asio::error::operation_aborted), 0};
@@ -248,6 +324,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_some(char* d
 }
 
 asio::awaitable<error_code> TlsSocket::write(std::string_view bytes) {
+  if (records_) co_return co_await write_records(bytes);
   std::size_t done = 0;
   while (done < bytes.size()) {
     if (!socket_.is_open()) co_return asio::error::operation_aborted;
@@ -270,6 +347,7 @@ asio::awaitable<error_code> TlsSocket::write(std::string_view bytes) {
 }
 
 asio::awaitable<error_code> TlsSocket::shutdown() {
+  if (records_) co_return co_await shutdown_records();
   // The first call sends our close_notify (and answers 0), the next ones wait for the peer's.
   for (int sent = 0; sent < 3;) {
     if (!socket_.is_open()) co_return asio::error::operation_aborted;
@@ -289,6 +367,168 @@ asio::awaitable<error_code> TlsSocket::shutdown() {
     if (waited) co_return waited;
   }
   co_return error_code{};
+}
+
+// ---- Once compacted: TLS 1.3 records without OpenSSL's connection (Tls13Records). ----
+
+error_code TlsSocket::fail_records(std::uint8_t alert, int reason) {
+  // RFC 8446 §6.2: a fatal alert, then nothing more. It goes out only if no write has left half a
+  // record on the socket, and only if the socket takes it now; the connection is ending anyway.
+  if (!failed_ && unsent_.empty() && socket_.is_open()) {
+    std::string record;
+    if (records_->seal_alert(alert, record)) {
+      [[maybe_unused]] const ssize_t sent = ::send(socket_.native_handle(), record.data(),
+                                                   record.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+  }
+  failed_ = true;
+  input_size_ = 0;  // nothing after a bad record is read
+  return {static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)), asio::error::get_ssl_category()};
+}
+
+asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char* data,
+                                                                            std::size_t size) {
+  using R = Tls13Records;
+  for (;;) {
+    if (!socket_.is_open()) co_return std::pair{error_code(asio::error::operation_aborted), 0};
+    if (failed_) {
+      co_return std::pair{error_code(static_cast<int>(ERR_PACK(
+                                         ERR_LIB_SSL, 0, SSL_R_PROTOCOL_IS_SHUTDOWN)),
+                                     asio::error::get_ssl_category()),
+                          std::size_t{0}};
+    }
+    std::size_t produced = 0;
+    if (!plain_.empty()) {
+      produced = std::min(size, plain_.size());
+      std::memcpy(data, plain_.data(), produced);
+      plain_.erase(0, produced);
+      if (plain_.empty()) std::string().swap(plain_);
+    }
+    error_code error;
+    while (input_size_ > 0 && produced < size && !peer_closed_) {
+      if (produced > 0 && input_size_ >= R::kHeaderBytes) {
+        // A record whose content might not fit in what is left of `data` waits for the next call.
+        const std::size_t length = (static_cast<std::size_t>(static_cast<unsigned char>(input_[3]))
+                                    << 8) |
+                                   static_cast<unsigned char>(input_[4]);
+        if (length > size - produced + R::kTagBytes + 1) break;
+      }
+      const R::Opened record = records_->open(input_, input_size_);
+      if (record.status == R::Opened::Status::NeedMore) break;
+      if (record.status == R::Opened::Status::Failed) {
+        error = fail_records(record.alert, record.reason);
+        break;
+      }
+      input_ += record.consumed;
+      input_size_ -= record.consumed;
+      if (record.type == R::kApplicationData) {
+        const std::size_t n = std::min(record.size, size - produced);
+        std::memcpy(data + produced, record.content, n);
+        produced += n;
+        if (n < record.size) plain_.assign(record.content + n, record.size - n);
+      } else if (record.type == R::kAlert) {
+        // RFC 8446 §6.1: close_notify ends the peer's data; user_canceled is followed by one.
+        const auto description = static_cast<std::uint8_t>(record.content[1]);
+        if (description == R::kCloseNotify) {
+          peer_closed_ = true;
+        } else if (description != R::kUserCanceled) {
+          failed_ = true;  // §6.2: any other alert is fatal in TLS 1.3
+          error = {static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_AD_REASON_OFFSET + description)),
+                   asio::error::get_ssl_category()};
+          break;
+        }
+      }
+      // kHandshake: a KeyUpdate, applied by open() already.
+    }
+    keep_unread();
+    if (error) co_return std::pair{error, std::size_t{0}};
+    if (produced > 0) co_return std::pair{error_code{}, produced};
+    if (peer_closed_) co_return std::pair{error_code(asio::error::eof), std::size_t{0}};
+    if (eof_) {
+      co_return std::pair{error_code(asio::ssl::error::stream_truncated), std::size_t{0}};
+    }
+    // More bytes are needed: after the part of a record already here (kept in pending_), if any.
+    char* kept = input_;
+    const std::size_t kept_size = input_size_;
+    input_ = nullptr;
+    input_size_ = 0;
+    const error_code waited = co_await wait(Step::WantRead, true);
+    if (waited) co_return std::pair{waited, std::size_t{0}};
+    if (input_size_ == 0) {  // the peer closed TCP (eof_)
+      input_ = kept;
+      input_size_ = kept_size;
+      continue;
+    }
+    if (kept_size > 0) {
+      std::string merged;
+      merged.reserve(kept_size + input_size_);
+      merged.append(kept, kept_size).append(input_, input_size_);
+      pending_.swap(merged);
+      input_ = pending_.data();
+      input_size_ = pending_.size();
+    }
+  }
+}
+
+asio::awaitable<error_code> TlsSocket::send_sealed(std::string_view sealed) {
+  std::string_view rest = sealed;
+  bool kept = false;  // rest is in unsent_
+  error_code error;
+  while (!rest.empty()) {
+    if (!socket_.is_open()) {
+      error = asio::error::operation_aborted;
+      break;
+    }
+    const ssize_t n = ::send(socket_.native_handle(), rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (n >= 0) {
+      rest.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      error = error_code(errno, boost::system::system_category());
+      break;
+    }
+    if (!kept) {
+      unsent_.assign(rest);  // `sealed` may be the thread's buffer, which others use meanwhile
+      rest = unsent_;
+      kept = true;
+    }
+    error = co_await wait(Step::WantWrite, false);
+    if (error) break;
+  }
+  if (kept) std::string().swap(unsent_);
+  co_return error;
+}
+
+asio::awaitable<error_code> TlsSocket::write_records(std::string_view bytes) {
+  if (failed_) co_return asio::error::broken_pipe;
+  // The whole write as records in one buffer of the thread, then one send(2) where OpenSSL makes
+  // one per record.
+  thread_local std::string sealed;
+  sealed.clear();
+  if (!records_->seal(Tls13Records::kApplicationData, bytes, sealed)) {
+    failed_ = true;
+    co_return asio::error::no_memory;
+  }
+  const error_code error = co_await send_sealed(sealed);
+  constexpr std::size_t kKeptCapacity = 256 * 1024;
+  if (sealed.capacity() > kKeptCapacity) std::string().swap(sealed);
+  co_return error;
+}
+
+asio::awaitable<error_code> TlsSocket::shutdown_records() {
+  if (failed_) co_return asio::error::broken_pipe;
+  // RFC 8446 §6.1: our close_notify, then the peer's (the reader has stopped: this reads).
+  std::string record;
+  if (!records_->seal_alert(Tls13Records::kCloseNotify, record)) co_return asio::error::no_memory;
+  if (const error_code sent = co_await send_sealed(record); sent) co_return sent;
+  std::array<char, 256> discarded{};
+  for (;;) {
+    const auto [error, n] = co_await read_records(discarded.data(), discarded.size());
+    if (error == asio::error::eof) co_return error_code{};
+    if (error) co_return error;
+  }
 }
 
 }  // namespace parley::core::tls

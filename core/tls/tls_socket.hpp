@@ -17,6 +17,11 @@
 // reader; OpenSSL permits interleaving SSL_read and SSL_write on one thread. Closing or
 // cancelling the socket ends every wait with operation_aborted.
 //
+// After the handshake a server connection may drop OpenSSL (compact()): with TLS 1.3 and one of
+// its three default suites, Tls13Records seals and opens the records from the traffic secrets,
+// and the ~13.9 KiB OpenSSL keeps per connection is freed. Reads then decrypt in place in the
+// buffers above; a write is sealed whole into one buffer per thread and sent with one send(2).
+//
 // Thread-safety: none; every call on the socket's executor.
 #pragma once
 
@@ -25,6 +30,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +43,8 @@ struct bio_method_st;  // OpenSSL's BIO_METHOD
 
 namespace parley::core::tls {
 
+class Tls13Records;
+
 class TlsSocket {
  public:
   enum class Role { Server, Client };
@@ -43,12 +52,28 @@ class TlsSocket {
   // Puts `socket` in non-blocking mode and makes a TLS connection over it from `context`.
   // Throws std::runtime_error when OpenSSL cannot allocate one. `socket` must outlive this.
   // Bytes read from the socket before TLS starts belong to the TLS stream: none may be pending.
-  TlsSocket(boost::asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role role);
+  // `compactable` (servers only): keep what compact() needs from the handshake; `context`, and
+  // every context SNI may switch to, must have been through prepare_context().
+  TlsSocket(boost::asio::ip::tcp::socket& socket, ssl_ctx_st* context, Role role,
+            bool compactable = false);
   ~TlsSocket();
   TlsSocket(const TlsSocket&) = delete;
   TlsSocket& operator=(const TlsSocket&) = delete;
 
+  // Lets connections made from `context` learn their traffic secrets (OpenSSL's key log
+  // callback; it keeps them only for a compactable TlsSocket and writes them nowhere).
+  static void prepare_context(ssl_ctx_st* context);
+
+  // OpenSSL's connection; nullptr once compact() has succeeded.
   ssl_st* native_handle() const { return ssl_; }
+
+  // After a successful handshake(): frees OpenSSL's connection and carries on with Tls13Records,
+  // when the socket is compactable, the connection is TLS 1.3 with a suite Tls13Records knows,
+  // and OpenSSL holds nothing unread or unsent. Whatever OpenSSL's state was needed for (channel
+  // bindings, the version and cipher for the log) must have been taken before. Returns whether it
+  // did; otherwise OpenSSL stays, and everything works as before.
+  bool compact();
+  bool compacted() const { return records_ != nullptr; }
 
   // The TLS handshake. Errors: asio::error::eof (the peer closed), OpenSSL's (ssl category), the
   // socket's.
@@ -74,6 +99,22 @@ class TlsSocket {
   // that the buffer can serve the thread's other connections.
   void keep_unread();
 
+  // The same three operations once compacted (records_).
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_records(
+      char* data, std::size_t size);
+  boost::asio::awaitable<boost::system::error_code> write_records(std::string_view bytes);
+  boost::asio::awaitable<boost::system::error_code> shutdown_records();
+  // Sends `sealed` (and waits for writability as needed): the bytes not sent at once are kept in
+  // unsent_ meanwhile, so that `sealed` may be the thread's buffer.
+  boost::asio::awaitable<boost::system::error_code> send_sealed(std::string_view sealed);
+  // A fatal alert, if the stream is at a record boundary and the socket takes it now; then the
+  // error for `reason` (OpenSSL's SSL_R_*).
+  boost::system::error_code fail_records(std::uint8_t alert, int reason);
+
+  // OpenSSL's key log callback: keeps the application traffic secrets (secrets_).
+  static void on_keylog(const ssl_st* ssl, const char* line);
+  static int ex_index();
+
   // The BIO type of every TlsSocket, and its callbacks (the BIO's data is the TlsSocket).
   static bio_method_st* bio_method();
   static int bio_read(bio_st* bio, char* out, int size);
@@ -84,12 +125,23 @@ class TlsSocket {
   ssl_st* ssl_ = nullptr;
   // Read from the socket, not yet taken by OpenSSL: [input_, input_ + input_size_), which is the
   // thread's read buffer during an OpenSSL call and pending_ (usually empty) otherwise.
-  const char* input_ = nullptr;
+  char* input_ = nullptr;
   std::size_t input_size_ = 0;
   std::string pending_;
   // Where each read from the socket starts (see wait()); small, as every connection has one.
   std::array<char, 512> first_bytes_{};
   bool eof_ = false;  // the peer closed TCP
+
+  // compactable: the secrets, while the handshake is under way.
+  struct HandshakeSecrets;
+  std::unique_ptr<HandshakeSecrets> secrets_;
+  // compacted: the record layer, what a write could not send yet, decrypted bytes a small read
+  // could not take, whether the peer's close_notify came.
+  std::unique_ptr<Tls13Records> records_;
+  std::string unsent_;
+  std::string plain_;
+  bool peer_closed_ = false;
+  bool failed_ = false;  // a fatal alert was sent, or sealing failed: nothing more goes out
 };
 
 }  // namespace parley::core::tls
