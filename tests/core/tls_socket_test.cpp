@@ -1,0 +1,244 @@
+// TlsSocket as a server over a real loopback connection, with OpenSSL's client (blocking, on its
+// own thread) at the other end: after compact() the records are Tls13Records', and everything a
+// client can do (KeyUpdate, long writes, a slow reader, close_notify, a bare TCP close, a forged
+// record) still works or fails as it should. A TLS 1.2 client keeps OpenSSL.
+#include "core/tls/tls_socket.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/core/tls_test_peer.hpp"
+
+namespace parley::testing {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using core::tls::TlsSocket;
+using namespace std::chrono_literals;
+
+std::string pattern(std::size_t size) {
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>('A' + (i * 7) % 53);
+  return out;
+}
+
+class TlsSocketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ctx_ = make_server_context();
+    TlsSocket::prepare_context(server_ctx_.get());
+    acceptor_.open(tcp::v4());
+    acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    acceptor_.listen();
+    client_socket_.connect(acceptor_.local_endpoint());
+    acceptor_.accept(server_socket_);
+  }
+
+  // The server's side: handshake, compact, then echo what it reads (`read_size` at a time) until
+  // an error, which it keeps.
+  asio::awaitable<void> echo(std::size_t read_size) {
+    tls_ = std::make_unique<TlsSocket>(server_socket_, server_ctx_.get(), TlsSocket::Role::Server,
+                                       true);
+    handshake_error_ = co_await tls_->handshake();
+    if (handshake_error_) co_return;
+    compacted_ = tls_->compact();
+    std::vector<char> buffer(read_size);
+    for (;;) {
+      const auto [error, n] = co_await tls_->read_some(buffer.data(), buffer.size());
+      if (error) {
+        read_error_ = error;
+        co_return;
+      }
+      const std::string copy(buffer.data(), n);
+      if (const error_code written = co_await tls_->write(copy); written) {
+        write_error_ = written;
+        co_return;
+      }
+    }
+  }
+
+  // The server writes `size` bytes in one write(), then shuts down.
+  asio::awaitable<void> write_then_shutdown(std::size_t size) {
+    tls_ = std::make_unique<TlsSocket>(server_socket_, server_ctx_.get(), TlsSocket::Role::Server,
+                                       true);
+    handshake_error_ = co_await tls_->handshake();
+    if (handshake_error_) co_return;
+    compacted_ = tls_->compact();
+    const std::string bytes = pattern(size);
+    write_error_ = co_await tls_->write(bytes);
+    shutdown_error_ = co_await tls_->shutdown();
+  }
+
+  // Runs `server` on the test's thread and `client` on another, until both have finished.
+  template <typename Client>
+  void run(asio::awaitable<void> server, Client client) {
+    bool done = false;
+    std::exception_ptr failure;
+    asio::co_spawn(io_, std::move(server), [&](std::exception_ptr e) {
+      done = true;
+      failure = e;
+    });
+    std::thread thread(client);
+    io_.run_for(30s);
+    thread.join();
+    ASSERT_TRUE(done) << "the server did not finish";
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  // The client's connection (blocking), with `suites` / `max_version` as make_client_context.
+  SslPtr connect(const std::string& suites = "", int max_version = 0) {
+    client_ctx_ = make_client_context(suites, max_version);
+    SslPtr ssl(SSL_new(client_ctx_.get()));
+    SSL_set_fd(ssl.get(), client_socket_.native_handle());
+    EXPECT_EQ(SSL_connect(ssl.get()), 1);
+    return ssl;
+  }
+
+  static void write_all(SSL* ssl, const std::string& bytes) {
+    EXPECT_EQ(SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())),
+              static_cast<int>(bytes.size()));
+  }
+  static std::string read_exactly(SSL* ssl, std::size_t size) {
+    std::string out;
+    std::vector<char> buffer(16384);
+    while (out.size() < size) {
+      const int n = SSL_read(ssl, buffer.data(), static_cast<int>(buffer.size()));
+      if (n <= 0) break;
+      out.append(buffer.data(), static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_{io_};
+  tcp::socket server_socket_{io_};
+  asio::io_context client_io_;
+  tcp::socket client_socket_{client_io_};
+  SslCtxPtr server_ctx_;
+  SslCtxPtr client_ctx_;
+  std::unique_ptr<TlsSocket> tls_;
+  error_code handshake_error_;
+  error_code read_error_;
+  error_code write_error_;
+  error_code shutdown_error_;
+  bool compacted_ = false;
+};
+
+class TlsSocketSuiteTest : public TlsSocketTest,
+                           public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(TlsSocketSuiteTest, EchoesThroughKeyUpdatesAndLongWritesAfterCompacting) {
+  run(echo(16384), [&] {
+    SslPtr ssl = connect(GetParam());
+    write_all(ssl.get(), "<stream:stream>");
+    EXPECT_EQ(read_exactly(ssl.get(), 15), "<stream:stream>");
+    // RFC 8446 §4.6.3: the server must answer with its own KeyUpdate before its next data.
+    ASSERT_EQ(SSL_key_update(ssl.get(), SSL_KEY_UPDATE_REQUESTED), 1);
+    write_all(ssl.get(), "<presence/>");
+    EXPECT_EQ(read_exactly(ssl.get(), 11), "<presence/>");
+    ASSERT_EQ(SSL_key_update(ssl.get(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    const std::string long_text = pattern(100000);
+    write_all(ssl.get(), long_text);
+    EXPECT_EQ(read_exactly(ssl.get(), long_text.size()), long_text);
+    EXPECT_EQ(SSL_shutdown(ssl.get()), 0);  // our close_notify
+  });
+  EXPECT_FALSE(handshake_error_) << handshake_error_.message();
+  EXPECT_TRUE(compacted_);
+  EXPECT_EQ(tls_->native_handle(), nullptr);
+  EXPECT_EQ(read_error_, asio::error::eof) << read_error_.message();
+  EXPECT_FALSE(write_error_) << write_error_.message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Suites, TlsSocketSuiteTest,
+                         ::testing::Values("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                           "TLS_CHACHA20_POLY1305_SHA256"));
+
+TEST_F(TlsSocketTest, AWriteLargerThanTheSocketTakesWaitsForTheSlowReader) {
+  constexpr std::size_t kSize = 8 * 1024 * 1024;
+  run(write_then_shutdown(kSize), [&] {
+    SslPtr ssl = connect();
+    std::this_thread::sleep_for(200ms);  // the server's send(2) fills the socket meanwhile
+    EXPECT_EQ(read_exactly(ssl.get(), kSize), pattern(kSize));
+    char byte = 0;
+    EXPECT_EQ(SSL_read(ssl.get(), &byte, 1), 0);  // the server's close_notify
+    EXPECT_EQ(SSL_get_error(ssl.get(), 0), SSL_ERROR_ZERO_RETURN);
+    EXPECT_EQ(SSL_shutdown(ssl.get()), 1);  // ours, which the server's shutdown() waits for
+  });
+  EXPECT_TRUE(compacted_);
+  EXPECT_FALSE(write_error_) << write_error_.message();
+  EXPECT_FALSE(shutdown_error_) << shutdown_error_.message();
+}
+
+TEST_F(TlsSocketTest, ReadsSmallerThanARecordGetTheRestNextTime) {
+  run(echo(3), [&] {
+    SslPtr ssl = connect();
+    write_all(ssl.get(), "<message>0123456789</message>");
+    EXPECT_EQ(read_exactly(ssl.get(), 29), "<message>0123456789</message>");
+    SSL_shutdown(ssl.get());
+  });
+  EXPECT_TRUE(compacted_);
+  EXPECT_EQ(read_error_, asio::error::eof) << read_error_.message();
+}
+
+TEST_F(TlsSocketTest, AConnectionEndingWithoutCloseNotifyIsTruncated) {
+  run(echo(16384), [&] {
+    SslPtr ssl = connect();
+    write_all(ssl.get(), "x");
+    EXPECT_EQ(read_exactly(ssl.get(), 1), "x");
+    client_socket_.close();
+  });
+  EXPECT_TRUE(compacted_);
+  EXPECT_EQ(read_error_, asio::ssl::error::stream_truncated) << read_error_.message();
+}
+
+TEST_F(TlsSocketTest, AForgedRecordEndsTheConnectionWithBadRecordMac) {
+  run(echo(16384), [&] {
+    SslPtr ssl = connect();
+    write_all(ssl.get(), "x");
+    EXPECT_EQ(read_exactly(ssl.get(), 1), "x");
+    // An application_data record of 32 bytes that nobody sealed.
+    std::string forged("\x17\x03\x03\x00\x20", 5);
+    forged += std::string(32, '\x5a');
+    ASSERT_EQ(::send(client_socket_.native_handle(), forged.data(), forged.size(), 0),
+              static_cast<ssize_t>(forged.size()));
+    char byte = 0;
+    EXPECT_LE(SSL_read(ssl.get(), &byte, 1), 0);
+    // RFC 8446 §5.2: the server sent bad_record_mac (20) before closing.
+    EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_AD_REASON_OFFSET + 20);
+    ERR_clear_error();
+  });
+  EXPECT_TRUE(compacted_);
+  EXPECT_NE(read_error_.message().find("bad record mac"), std::string::npos)
+      << read_error_.message();
+}
+
+TEST_F(TlsSocketTest, ATls12ClientKeepsOpenSsl) {
+  run(echo(16384), [&] {
+    SslPtr ssl = connect("", TLS1_2_VERSION);
+    write_all(ssl.get(), "<stream:stream>");
+    EXPECT_EQ(read_exactly(ssl.get(), 15), "<stream:stream>");
+    SSL_shutdown(ssl.get());
+  });
+  EXPECT_FALSE(compacted_);
+  EXPECT_NE(tls_->native_handle(), nullptr);
+  EXPECT_EQ(read_error_, asio::error::eof) << read_error_.message();
+}
+
+}  // namespace
+}  // namespace parley::testing
