@@ -3,8 +3,9 @@
 #
 #   scripts/build-fuzzers.sh [OUTDIR]      (default: build-fuzz, relative to the repository)
 #
-# Produces OUTDIR/stream_parser_fuzzer. Compiles every xml/*.cpp (globbed, so new files are picked
-# up) and tests/fuzz/stream_parser_fuzz.cpp; pugixml is Debian's, linked uninstrumented.
+# Produces OUTDIR/stream_parser_fuzzer (every xml/*.cpp, globbed so that new files are picked up,
+# and tests/fuzz/stream_parser_fuzz.cpp; pugixml is Debian's, linked uninstrumented) and
+# OUTDIR/tls13_records_fuzzer (core/tls/tls13_records.cpp and its target; Debian's libcrypto).
 # Objects are rebuilt only when their source, a header they include, or the flags changed; ccache
 # is used when installed. Run the fuzzer, e.g.:
 #   build-fuzz/stream_parser_fuzzer -dict=tests/fuzz/stream_parser.dict CORPUS_DIR tests/fuzz/stream_parser
@@ -53,40 +54,47 @@ stale() {
   return 1
 }
 
-sources=("$root"/xml/*.cpp "$root"/tests/fuzz/stream_parser_fuzz.cpp)
-objects=()
-pids=()
-status=0
-for src in "${sources[@]}"; do
-  rel="${src#"$root"/}"
-  o="$obj/${rel//\//_}"
-  o="${o%.cpp}.o"
-  objects+=("$o")
-  if stale "$o" "$src"; then
-    echo "build-fuzzers: compiling $rel"
-    "${launcher[@]}" "$cxx" "${cflags[@]}" -MMD -MF "${o%.o}.d" -c "$src" -o "$o" &
-    pids+=($!)
-    if ((${#pids[@]} >= jobs)); then
-      wait "${pids[0]}" || status=1
-      pids=("${pids[@]:1}")
+# build NAME LIBS SOURCE...: compiles the sources (only what is stale) and links OUTDIR/NAME.
+build() {
+  local name="$1" libs="$2"
+  shift 2
+  local src rel o pid
+  local objects=() pids=() status=0
+  for src in "$@"; do
+    rel="${src#"$root"/}"
+    o="$obj/${rel//\//_}"
+    o="${o%.cpp}.o"
+    objects+=("$o")
+    if stale "$o" "$src"; then
+      echo "build-fuzzers: compiling $rel"
+      "${launcher[@]}" "$cxx" "${cflags[@]}" -MMD -MF "${o%.o}.d" -c "$src" -o "$o" &
+      pids+=($!)
+      if ((${#pids[@]} >= jobs)); then
+        wait "${pids[0]}" || status=1
+        pids=("${pids[@]:1}")
+      fi
     fi
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  if ((status != 0)); then
+    echo "build-fuzzers: compilation failed" >&2
+    exit 1
   fi
-done
-for pid in "${pids[@]}"; do wait "$pid" || status=1; done
-if ((status != 0)); then
-  echo "build-fuzzers: compilation failed" >&2
-  exit 1
-fi
 
-bin="$out/stream_parser_fuzzer"
-relink=0
-[[ -x "$bin" && "$stamp" -ot "$bin" ]] || relink=1
-for o in "${objects[@]}"; do [[ "$o" -nt "$bin" ]] && relink=1; done
-# An object of a source that has since been deleted must not be linked: link exactly $objects.
-if ((relink)); then
-  echo "build-fuzzers: linking ${bin#"$root"/}"
-  "$cxx" "${ldflags[@]}" "${objects[@]}" -lpugixml -o "$bin.tmp"
-  mv "$bin.tmp" "$bin"
-else
-  echo "build-fuzzers: ${bin#"$root"/} is up to date"
-fi
+  local bin="$out/$name" relink=0
+  [[ -x "$bin" && "$stamp" -ot "$bin" ]] || relink=1
+  for o in "${objects[@]}"; do [[ "$o" -nt "$bin" ]] && relink=1; done
+  # An object of a source that has since been deleted must not be linked: link exactly $objects.
+  if ((relink)); then
+    echo "build-fuzzers: linking ${bin#"$root"/}"
+    # shellcheck disable=SC2086  # libs is a list of -l flags
+    "$cxx" "${ldflags[@]}" "${objects[@]}" $libs -o "$bin.tmp"
+    mv "$bin.tmp" "$bin"
+  else
+    echo "build-fuzzers: ${bin#"$root"/} is up to date"
+  fi
+}
+
+build stream_parser_fuzzer "-lpugixml" "$root"/xml/*.cpp "$root"/tests/fuzz/stream_parser_fuzz.cpp
+build tls13_records_fuzzer "-lcrypto" "$root"/core/tls/tls13_records.cpp \
+  "$root"/tests/fuzz/tls13_records_fuzz.cpp
