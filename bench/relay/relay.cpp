@@ -159,9 +159,9 @@ asio::awaitable<void> Connection::login() {
   // Bytes that came after <starttls/> already belong to the handshake.
   // (A client waits for <proceed/> before its ClientHello, so nothing should be there.)
   if (!in_.view().empty()) throw ScriptError("bytes after <starttls/> before <proceed/>");
-  tls_socket_ = std::make_unique<core::tls::TlsSocket>(
-      socket_, tls_context_.native_handle(), core::tls::TlsSocket::Role::Server,
-      /*compactable=*/true);
+  tls_socket_ = std::make_unique<core::tls::TlsSocket>(socket_, tls_context_.native_handle(),
+                                                       core::tls::TlsSocket::Role::Server,
+                                                       /*compactable=*/true);
   const boost::system::error_code handshake = co_await tls_socket_->handshake();
   if (handshake) throw boost::system::system_error(handshake);
   tls_socket_->compact();  // the same record layer as Parley's client connections

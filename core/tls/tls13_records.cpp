@@ -78,9 +78,8 @@ bool expand_label(const Suite& suite, const Tls13Records::Secret& secret, std::s
   const std::array<OSSL_PARAM, 6> params{
       OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(suite.digest), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-                                        const_cast<unsigned char*>(secret.bytes.data()),
-                                        secret.size),
+      OSSL_PARAM_construct_octet_string(
+          OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(secret.bytes.data()), secret.size),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PREFIX, const_cast<char*>(kPrefix),
                                         sizeof kPrefix - 1),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_LABEL, const_cast<char*>(label.data()),
@@ -140,7 +139,8 @@ std::unique_ptr<Tls13Records> Tls13Records::make(std::uint32_t cipher_id, const 
 bool Tls13Records::derive(Direction& direction, bool advance) {
   const Suite& suite = kSuites[suite_];
   if (advance) {
-    // §7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length)
+    // §7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "",
+    // Hash.length)
     Secret next;
     next.size = direction.secret.size;
     if (!expand_label(suite, direction.secret, "traffic upd", next.bytes.data(), next.size)) {
@@ -195,7 +195,8 @@ Tls13Records::Opened Tls13Records::open(char* data, std::size_t size) {
   if (type != kApplicationData) return failed(kUnexpectedMessage, SSL_R_UNEXPECTED_RECORD);
   if (length > kMaxCiphertext) return failed(kRecordOverflow, SSL_R_ENCRYPTED_LENGTH_TOO_LONG);
   if (size < kHeaderBytes + length) return {};
-  if (length < kTagBytes + 1) return failed(kBadRecordMac, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC);
+  if (length < kTagBytes + 1)
+    return failed(kBadRecordMac, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC);
   char* text = data + kHeaderBytes;
   const std::size_t text_size = length - kTagBytes;
   if (!crypt(context_of(suite_, false), read_.key, read_.iv, read_.sequence, false, data, text,

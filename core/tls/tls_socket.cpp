@@ -281,8 +281,8 @@ asio::awaitable<error_code> TlsSocket::wait(Step step, bool reading) {
     input_size_ = n + (more ? 0 : rest);
     co_return error_code{};
   }
-  const auto what = step == Step::WantRead ? asio::ip::tcp::socket::wait_read
-                                           : asio::ip::tcp::socket::wait_write;
+  const auto what =
+      step == Step::WantRead ? asio::ip::tcp::socket::wait_read : asio::ip::tcp::socket::wait_write;
   std::tie(ec) = co_await socket_.async_wait(what, kUseTuple);
   // A socket closed while nobody waited: its descriptor may already belong to another
   // connection, so OpenSSL must not touch it again.
@@ -392,10 +392,10 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char
   for (;;) {
     if (!socket_.is_open()) co_return std::pair{error_code(asio::error::operation_aborted), 0};
     if (failed_) {
-      co_return std::pair{error_code(static_cast<int>(ERR_PACK(
-                                         ERR_LIB_SSL, 0, SSL_R_PROTOCOL_IS_SHUTDOWN)),
-                                     asio::error::get_ssl_category()),
-                          std::size_t{0}};
+      co_return std::pair{
+          error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_PROTOCOL_IS_SHUTDOWN)),
+                     asio::error::get_ssl_category()),
+          std::size_t{0}};
     }
     std::size_t produced = 0;
     if (!plain_.empty()) {
@@ -408,9 +408,9 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char
     while (input_size_ > 0 && produced < size && !peer_closed_) {
       if (produced > 0 && input_size_ >= R::kHeaderBytes) {
         // A record whose content might not fit in what is left of `data` waits for the next call.
-        const std::size_t length = (static_cast<std::size_t>(static_cast<unsigned char>(input_[3]))
-                                    << 8) |
-                                   static_cast<unsigned char>(input_[4]);
+        const std::size_t length =
+            (static_cast<std::size_t>(static_cast<unsigned char>(input_[3])) << 8) |
+            static_cast<unsigned char>(input_[4]);
         if (length > size - produced + R::kTagBytes + 1) break;
       }
       const R::Opened record = records_->open(input_, input_size_);
@@ -522,12 +522,14 @@ asio::awaitable<error_code> TlsSocket::shutdown_records() {
   // RFC 8446 §6.1: our close_notify, then the peer's (the reader has stopped: this reads).
   std::string record;
   if (!records_->seal_alert(Tls13Records::kCloseNotify, record)) co_return asio::error::no_memory;
-  if (const error_code sent = co_await send_sealed(record); sent) co_return sent;
+  const error_code sent = co_await send_sealed(record);
+  if (sent) co_return sent;
   std::array<char, 256> discarded{};
   for (;;) {
-    const auto [error, n] = co_await read_records(discarded.data(), discarded.size());
-    if (error == asio::error::eof) co_return error_code{};
-    if (error) co_return error;
+    const std::pair<error_code, std::size_t> read =
+        co_await read_records(discarded.data(), discarded.size());
+    if (read.first == asio::error::eof) co_return error_code{};
+    if (read.first) co_return read.first;
   }
 }
 

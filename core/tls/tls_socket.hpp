@@ -36,9 +36,9 @@
 #include <string_view>
 #include <utility>
 
-struct ssl_st;      // OpenSSL's SSL
-struct ssl_ctx_st;  // OpenSSL's SSL_CTX
-struct bio_st;      // OpenSSL's BIO
+struct ssl_st;         // OpenSSL's SSL
+struct ssl_ctx_st;     // OpenSSL's SSL_CTX
+struct bio_st;         // OpenSSL's BIO
 struct bio_method_st;  // OpenSSL's BIO_METHOD
 
 namespace parley::core::tls {

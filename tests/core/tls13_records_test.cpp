@@ -40,7 +40,8 @@ std::string drain(BIO* bio) {
   std::string out;
   char buffer[4096];
   int n = 0;
-  while ((n = BIO_read(bio, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
+  while ((n = BIO_read(bio, buffer, sizeof buffer)) > 0)
+    out.append(buffer, static_cast<std::size_t>(n));
   return out;
 }
 
@@ -54,7 +55,8 @@ class Tls13RecordsTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override { connect(GetParam()); }
 
-  void connect(const std::string& suite, std::uint64_t records_per_key = Tls13Records::kRecordsPerKey) {
+  void connect(const std::string& suite,
+               std::uint64_t records_per_key = Tls13Records::kRecordsPerKey) {
     key_log().clear();
     server_ctx_ = make_server_context();
     SSL_CTX_set_keylog_callback(server_ctx_.get(),
@@ -134,7 +136,8 @@ class Tls13RecordsTest : public ::testing::TestWithParam<const char*> {
 };
 
 TEST_P(Tls13RecordsTest, OpensWhatTheClientSendsAndSealsWhatItReads) {
-  EXPECT_EQ(open_all(client_sends("<stream:stream to='localhost'>")), "<stream:stream to='localhost'>");
+  EXPECT_EQ(open_all(client_sends("<stream:stream to='localhost'>")),
+            "<stream:stream to='localhost'>");
   std::string wire;
   ASSERT_TRUE(records_->seal(Tls13Records::kApplicationData, "<stream:features/>", wire));
   EXPECT_EQ(client_reads(wire), "<stream:features/>");

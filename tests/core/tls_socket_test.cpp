@@ -60,13 +60,15 @@ class TlsSocketTest : public ::testing::Test {
     compacted_ = tls_->compact();
     std::vector<char> buffer(read_size);
     for (;;) {
-      const auto [error, n] = co_await tls_->read_some(buffer.data(), buffer.size());
-      if (error) {
-        read_error_ = error;
+      const std::pair<error_code, std::size_t> read =
+          co_await tls_->read_some(buffer.data(), buffer.size());
+      if (read.first) {
+        read_error_ = read.first;
         co_return;
       }
-      const std::string copy(buffer.data(), n);
-      if (const error_code written = co_await tls_->write(copy); written) {
+      const std::string copy(buffer.data(), read.second);
+      const error_code written = co_await tls_->write(copy);
+      if (written) {
         write_error_ = written;
         co_return;
       }

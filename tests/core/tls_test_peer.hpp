@@ -28,10 +28,10 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 inline SslCtxPtr make_server_context() {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   const core::tls::PemPair pem = core::tls::generate_self_signed("localhost");
-  core::tls::BioPtr cert_bio(BIO_new_mem_buf(pem.certificate.data(),
-                                             static_cast<int>(pem.certificate.size())));
-  core::tls::BioPtr key_bio(BIO_new_mem_buf(pem.private_key.data(),
-                                            static_cast<int>(pem.private_key.size())));
+  core::tls::BioPtr cert_bio(
+      BIO_new_mem_buf(pem.certificate.data(), static_cast<int>(pem.certificate.size())));
+  core::tls::BioPtr key_bio(
+      BIO_new_mem_buf(pem.private_key.data(), static_cast<int>(pem.private_key.size())));
   core::tls::X509Ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
   core::tls::PkeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   if (!ctx || !cert || !key || SSL_CTX_use_certificate(ctx.get(), cert.get()) != 1 ||

@@ -19,14 +19,14 @@
 //   (c) after Failed, the connection is over: nothing more is opened;
 //   (d) what the server seals, the client opens to the same bytes (after the server's KeyUpdate
 //       when the client asked for one).
+#include <openssl/tls1.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <openssl/tls1.h>
 
 #include "core/tls/tls13_records.hpp"
 
@@ -66,9 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::unique_ptr<Tls13Records> client = Tls13Records::make(kSuites[pick], to_client, to_server);
   check(server != nullptr && client != nullptr, "make() succeeds for the three suites");
 
-  std::string wire;           // what the client sent, not yet opened by the server
-  std::string expected;       // (b): application data the server must open, in order
-  bool clean = true;          // (b) applies
+  std::string wire;      // what the client sent, not yet opened by the server
+  std::string expected;  // (b): application data the server must open, in order
+  bool clean = true;     // (b) applies
   bool failed = false;
   std::size_t at = 1;
   while (at + 3 <= size && !failed) {
@@ -87,7 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // The inner plaintext's real type: its last non-zero byte.
         std::size_t end = bytes.size();
         while (end > 0 && bytes[end - 1] == 0) --end;
-        if (end > 0 && static_cast<std::uint8_t>(bytes[end - 1]) == Tls13Records::kApplicationData) {
+        if (end > 0 &&
+            static_cast<std::uint8_t>(bytes[end - 1]) == Tls13Records::kApplicationData) {
           expected.append(bytes.substr(0, end - 1));
         } else {
           // Anything else may move keys or end the connection: (b) stops here.
