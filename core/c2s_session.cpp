@@ -352,7 +352,7 @@ asio::awaitable<bool> C2sSession::start_tls() {
   }
   tls_ = std::make_unique<tls::TlsSocket>(
       socket_, tls_contexts_->default_context().native_handle(), tls::TlsSocket::Role::Server,
-      /*compactable=*/true);
+      config_->c2s_compact_tls);
   // STARTTLS: present the certificate of the domain the stream is for (SNI may still switch it).
   if (!domain_.empty()) tls_contexts_->select(tls_->native_handle(), domain_);
   handshaking_ = true;
@@ -365,11 +365,14 @@ asio::awaitable<bool> C2sSession::start_tls() {
   }
   if (state_ == State::Closed) co_return false;
   bindings_ = sasl::channel_bindings(tls_->native_handle());
-  state_ref_.log->info("c2s#{} {}: TLS established ({}, {})", number_, peer_,
-                       SSL_get_version(tls_->native_handle()),
-                       SSL_get_cipher_name(tls_->native_handle()));
-  // Nothing below needs OpenSSL's connection any more: with TLS 1.3 its ~13.9 KiB goes.
-  tls_->compact();
+  // Strings OpenSSL keeps for the whole process, so they outlive the connection.
+  const char* version = SSL_get_version(tls_->native_handle());
+  const char* cipher = SSL_get_cipher_name(tls_->native_handle());
+  // Nothing below needs OpenSSL's connection any more: with TLS 1.3 its ~13.9 KiB goes
+  // ([c2s] compact_tls).
+  const bool compacted = tls_->compact();
+  state_ref_.log->info("c2s#{} {}: TLS established ({}, {}{})", number_, peer_, version, cipher,
+                       compacted ? ", records by Parley" : "");
   co_return true;
 }
 

@@ -136,6 +136,9 @@ struct Config {
   ListenerConfig c2s_tls{kDefaultC2sTlsPort, {}};
   // RFC 6120 §5.3.1: TLS before SASL unless the operator says otherwise (loopback testing only).
   bool c2s_require_tls = true;
+  // After a TLS 1.3 handshake, free OpenSSL's connection and protect the records with
+  // core/tls/Tls13Records (docs/SECURITY.md, "TLS after the handshake"): ~13 KiB less per client.
+  bool c2s_compact_tls = true;
   S2sConfig s2s;
   // SCRAM iteration count for newly set passwords (RFC 5802 §5.1; at least 4096).
   std::uint32_t scram_iterations = 4096;

@@ -29,7 +29,8 @@ constexpr std::array kTopKeys = {
     "c2s"sv,      "limits"sv, "host"sv,     "group"sv,     "s2s"sv};
 // The top-level keys that name tables rather than hold values.
 constexpr std::array kTableKeys = {"c2s"sv, "limits"sv, "host"sv, "group"sv, "s2s"sv};
-constexpr std::array kC2sKeys = {"port"sv, "tls_port"sv, "require_tls"sv, "bind"sv};
+constexpr std::array kC2sKeys = {"port"sv, "tls_port"sv, "require_tls"sv, "compact_tls"sv,
+                                 "bind"sv};
 constexpr std::array kLimitsKeys = {"max_stanza_bytes"sv,
                                     "unauthenticated_timeout"sv,
                                     "max_auth_failures"sv,
@@ -444,6 +445,9 @@ class Loader {
     }
     if (auto* node = c2s.get("require_tls")) {
       config.c2s_require_tls = boolean(*node, "require_tls", Section::C2s, "true");
+    }
+    if (auto* node = c2s.get("compact_tls")) {
+      config.c2s_compact_tls = boolean(*node, "compact_tls", Section::C2s, "true");
     }
     if (auto* node = c2s.get("bind")) {
       config.c2s.address = address(*node, "bind", Section::C2s);

@@ -60,6 +60,7 @@ void expect_same_settings_except_data_dir(const Config& a, const Config& b) {
   EXPECT_EQ(a.c2s_tls.port, b.c2s_tls.port);
   EXPECT_EQ(a.c2s_tls.address, b.c2s_tls.address);
   EXPECT_EQ(a.c2s_require_tls, b.c2s_require_tls);
+  EXPECT_EQ(a.c2s_compact_tls, b.c2s_compact_tls);
   EXPECT_EQ(a.scram_iterations, b.scram_iterations);
   EXPECT_EQ(a.threads, b.threads);
   EXPECT_EQ(a.limits.max_stanza_bytes, b.limits.max_stanza_bytes);
@@ -147,6 +148,7 @@ TEST(ConfigFileTest, SampleAndReferenceDocumentEveryKey) {
                                "port",
                                "tls_port",
                                "require_tls",
+                               "compact_tls",
                                "max_stanza_bytes",
                                "unauthenticated_timeout",
                                "max_auth_failures",
@@ -259,6 +261,7 @@ threads = 3
 port = 15222
 tls_port = false
 require_tls = false
+compact_tls = false
 bind = "::1"
 [limits]
 max_stanza_bytes = 65536
@@ -278,6 +281,7 @@ domain = "chat.example.net"
   EXPECT_EQ(config.c2s.port, std::optional<std::uint16_t>(15222));
   EXPECT_EQ(config.c2s_tls.port, std::nullopt);
   EXPECT_FALSE(config.c2s_require_tls);
+  EXPECT_FALSE(config.c2s_compact_tls);
   EXPECT_EQ(config.c2s.address, "::1");
   EXPECT_EQ(config.c2s_tls.address, "::1");
   EXPECT_EQ(config.limits.max_stanza_bytes, 65536u);

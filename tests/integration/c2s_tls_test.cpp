@@ -215,5 +215,48 @@ TEST(C2sTlsTest, BurstsLargerThanEveryReadBufferArriveWhole) {
   }
 }
 
+// Alice and Bob exchange messages while each asks for a TLS 1.3 KeyUpdate (RFC 8446 §4.6.3): the
+// server must move its read key on and, when asked, send its own KeyUpdate before its next record.
+void exchange_with_key_updates(ServerProcess& server) {
+  server.add_user("alice@localhost", "secret");
+  server.add_user("bob@localhost", "secret");
+  Client alice(server.port());
+  const std::string alice_jid = alice.login("alice", "secret", "SCRAM-SHA-256", "desk");
+  Client bob(server.port());
+  const std::string bob_jid = bob.login("bob", "secret", "SCRAM-SHA-256", "desk");
+  ASSERT_EQ(SSL_version(alice.ssl()), TLS1_3_VERSION);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(SSL_key_update(alice.ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+    const std::string to_bob = "to bob " + std::to_string(round);
+    alice.send("<message type='chat' to='" + bob_jid + "'><body>" + to_bob + "</body></message>");
+    xml::Document got = read_until(bob, [](xml::Element e) { return e.name() == "message"; });
+    ASSERT_EQ(got.root().child("body").text(), to_bob) << server.output();
+    ASSERT_EQ(SSL_key_update(bob.ssl(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    const std::string to_alice = "to alice " + std::to_string(round);
+    bob.send("<message type='chat' to='" + alice_jid + "'><body>" + to_alice + "</body></message>");
+    got = read_until(alice, [](xml::Element e) { return e.name() == "message"; });
+    ASSERT_EQ(got.root().child("body").text(), to_alice) << server.output();
+  }
+}
+
+TEST(C2sTlsTest, ClientKeyUpdatesKeepTheSessionGoing) {
+  // The default: after the handshake the records are Parley's (core/tls/Tls13Records).
+  ServerProcess server;
+  exchange_with_key_updates(server);
+  EXPECT_TRUE(
+      wait_for_log(server, "TLS established (TLSv1.3, TLS_AES_256_GCM_SHA384, records by Parley)"))
+      << server.output();
+}
+
+TEST(C2sTlsTest, WithCompactTlsOffOpenSslKeepsTheConnection) {
+  ServerProcess server({}, std::nullopt,
+                       "[c2s]\ncompact_tls = false\n"
+                       "[[host]]\ndomain = \"localhost\"\n");
+  exchange_with_key_updates(server);
+  EXPECT_TRUE(wait_for_log(server, "TLS established (TLSv1.3, TLS_AES_256_GCM_SHA384)"))
+      << server.output();
+  EXPECT_EQ(server.output().find("records by Parley"), std::string::npos) << server.output();
+}
+
 }  // namespace
 }  // namespace parley::testing
