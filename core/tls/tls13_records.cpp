@@ -138,19 +138,32 @@ std::unique_ptr<Tls13Records> Tls13Records::make(std::uint32_t cipher_id, const 
 
 bool Tls13Records::derive(Direction& direction, bool advance) {
   const Suite& suite = kSuites[suite_];
+  // Everything is derived first and committed together: a direction never has a new sequence
+  // number with an old key, even when OpenSSL fails half way (a nonce must never repeat).
+  Secret secret;
+  secret.size = direction.secret.size;
   if (advance) {
-    // §7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "",
-    // Hash.length)
-    Secret next;
-    next.size = direction.secret.size;
-    if (!expand_label(suite, direction.secret, "traffic upd", next.bytes.data(), next.size)) {
+    // §7.2: the next application traffic secret is
+    // HKDF-Expand-Label(secret, "traffic upd", "", Hash.length).
+    if (!expand_label(suite, direction.secret, "traffic upd", secret.bytes.data(), secret.size)) {
       return false;
     }
-    direction.secret = next;
-    direction.sequence = 0;
+  } else {
+    secret.bytes = direction.secret.bytes;
   }
-  return expand_label(suite, direction.secret, "key", direction.key.data(), suite.key_bytes) &&
-         expand_label(suite, direction.secret, "iv", direction.iv.data(), direction.iv.size());
+  std::array<unsigned char, 32> key{};
+  std::array<unsigned char, 12> iv{};
+  if (!expand_label(suite, secret, "key", key.data(), suite.key_bytes) ||
+      !expand_label(suite, secret, "iv", iv.data(), iv.size())) {
+    OPENSSL_cleanse(key.data(), key.size());
+    return false;
+  }
+  direction.secret = secret;
+  direction.key = key;
+  direction.iv = iv;
+  OPENSSL_cleanse(key.data(), key.size());
+  if (advance) direction.sequence = 0;
+  return true;
 }
 
 namespace {
@@ -204,6 +217,8 @@ Tls13Records::Opened Tls13Records::open(char* data, std::size_t size) {
     return failed(kBadRecordMac, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC);
   }
   ++read_.sequence;
+  // §5.4: the whole TLSInnerPlaintext (content, type, padding) is at most 2^14 + 1 bytes.
+  if (text_size > kMaxContent + 1) return failed(kRecordOverflow, SSL_R_DATA_LENGTH_TOO_LONG);
   // §5.4: the content type is the last non-zero byte; zeros after it are padding.
   std::size_t end = text_size;
   while (end > 0 && text[end - 1] == 0) --end;
@@ -214,7 +229,13 @@ Tls13Records::Opened Tls13Records::open(char* data, std::size_t size) {
   out.type = static_cast<std::uint8_t>(text[end - 1]);
   out.content = text;
   out.size = end - 1;
-  if (out.size > kMaxContent) return failed(kRecordOverflow, SSL_R_DATA_LENGTH_TOO_LONG);
+  // Records that carry no application data (empty ones, KeyUpdates, user_canceled alerts) cost
+  // a decryption each and move nothing: a peer gets a bounded run of them, as from OpenSSL.
+  if (out.type == kApplicationData && out.size > 0) {
+    idle_records_ = 0;
+  } else if (++idle_records_ > kMaxIdleRecords) {
+    return failed(kUnexpectedMessage, SSL_R_UNEXPECTED_RECORD);
+  }
   switch (out.type) {
     case kApplicationData:
       return out;
@@ -231,9 +252,10 @@ Tls13Records::Opened Tls13Records::open(char* data, std::size_t size) {
       if (out.size < 4 || m[0] != kKeyUpdate) {
         return failed(kUnexpectedMessage, SSL_R_UNEXPECTED_MESSAGE);
       }
-      if (out.size != 5 || m[1] != 0 || m[2] != 0 || m[3] != 1) {
-        return failed(kDecodeError, SSL_R_BAD_LENGTH);
-      }
+      if (m[1] != 0 || m[2] != 0 || m[3] != 1) return failed(kDecodeError, SSL_R_BAD_LENGTH);
+      // §5.1: a KeyUpdate must end its record; one cut short or followed by more is
+      // unexpected_message.
+      if (out.size != 5) return failed(kUnexpectedMessage, SSL_R_NOT_ON_RECORD_BOUNDARY);
       if (m[4] > 1) return failed(kIllegalParameter, SSL_R_BAD_KEY_UPDATE);
       if (!derive(read_, true)) return failed(kUnexpectedMessage, SSL_R_BAD_KEY_UPDATE);
       if (m[4] == 1) owe_key_update_ = true;  // update_requested

@@ -48,6 +48,9 @@ class Tls13Records {
   // Records sealed under one key before this side moves to the next (§5.5 allows AES-GCM about
   // 2^24.5 full-size records per key; this stays well below).
   static constexpr std::uint64_t kRecordsPerKey = std::uint64_t{1} << 23;
+  // Records in a row that carry no application data before open() fails (OpenSSL allows 32 empty
+  // records and 32 KeyUpdates; BoringSSL 32 KeyUpdates).
+  static constexpr unsigned kMaxIdleRecords = 32;
 
   // For the suite OpenSSL negotiated (SSL_CIPHER_get_id: TLS1_3_CK_AES_128_GCM_SHA256,
   // TLS1_3_CK_AES_256_GCM_SHA384 or TLS1_3_CK_CHACHA20_POLY1305_SHA256) and the peer's and our
@@ -110,6 +113,7 @@ class Tls13Records {
 
   std::uint8_t suite_ = 0;  // index into the suite table in the .cpp
   bool owe_key_update_ = false;
+  unsigned idle_records_ = 0;  // records in a row without application data (kMaxIdleRecords)
   std::uint64_t records_per_key_ = kRecordsPerKey;
   Direction read_;
   Direction write_;

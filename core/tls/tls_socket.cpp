@@ -254,11 +254,17 @@ void TlsSocket::keep_unread() {
 asio::awaitable<error_code> TlsSocket::wait(Step step, bool reading) {
   error_code ec;
   if (step == Step::WantRead && reading) {
+    // One read of the socket at a time. A session's write loop shuts TLS down (and so reads)
+    // after cancelling its read loop's read; but a read that had completed before the cancel
+    // resumes later, still inside this function. The second reader gives way.
+    if (read_in_flight_) co_return asio::error::operation_aborted;
     // OpenSSL took everything it had (bio_read asks for more only then). The asynchronous read
     // goes into this connection's own small buffer: Asio may read before the completion runs,
     // while other connections of the thread read too, so the thread's buffer will not do.
     std::size_t n = 0;
+    read_in_flight_ = true;
     std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(first_bytes_), kUseTuple);
+    read_in_flight_ = false;
     if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;
     if (ec == asio::error::eof) {
       eof_ = true;  // OpenSSL sees the end at its next read
@@ -327,7 +333,7 @@ asio::awaitable<error_code> TlsSocket::write(std::string_view bytes) {
   if (records_) co_return co_await write_records(bytes);
   std::size_t done = 0;
   while (done < bytes.size()) {
-    if (!socket_.is_open()) co_return asio::error::operation_aborted;
+    if (!socket_.is_open() || ssl_ == nullptr) co_return asio::error::operation_aborted;
     const int chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, INT_MAX));
     ERR_clear_error();
     const int n = SSL_write(ssl_, bytes.data() + done, chunk);
@@ -374,7 +380,7 @@ asio::awaitable<error_code> TlsSocket::shutdown() {
 error_code TlsSocket::fail_records(std::uint8_t alert, int reason) {
   // RFC 8446 §6.2: a fatal alert, then nothing more. It goes out only if no write has left half a
   // record on the socket, and only if the socket takes it now; the connection is ending anyway.
-  if (!failed_ && unsent_.empty() && socket_.is_open()) {
+  if (!failed_ && !close_sent_ && unsent_.empty() && socket_.is_open()) {
     std::string record;
     if (records_->seal_alert(alert, record)) {
       [[maybe_unused]] const ssize_t sent = ::send(socket_.native_handle(), record.data(),
@@ -389,6 +395,13 @@ error_code TlsSocket::fail_records(std::uint8_t alert, int reason) {
 asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char* data,
                                                                             std::size_t size) {
   using R = Tls13Records;
+  // One reader at a time (see wait()): a second one would free pending_ under the first.
+  if (reading_) co_return std::pair{error_code(asio::error::operation_aborted), std::size_t{0}};
+  reading_ = true;
+  struct Done {
+    bool& reading;
+    ~Done() { reading = false; }
+  } done{reading_};
   for (;;) {
     if (!socket_.is_open()) co_return std::pair{error_code(asio::error::operation_aborted), 0};
     if (failed_) {
@@ -453,10 +466,11 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char
     input_ = nullptr;
     input_size_ = 0;
     const error_code waited = co_await wait(Step::WantRead, true);
-    if (waited) co_return std::pair{waited, std::size_t{0}};
-    if (input_size_ == 0) {  // the peer closed TCP (eof_)
+    if (waited || input_size_ == 0) {  // an error, or the peer closed TCP (eof_)
+      // The part of a record already here stays for the next read.
       input_ = kept;
       input_size_ = kept_size;
+      if (waited) co_return std::pair{waited, std::size_t{0}};
       continue;
     }
     if (kept_size > 0) {
@@ -521,7 +535,11 @@ asio::awaitable<error_code> TlsSocket::shutdown_records() {
   if (failed_) co_return asio::error::broken_pipe;
   // RFC 8446 §6.1: our close_notify, then the peer's (the reader has stopped: this reads).
   std::string record;
-  if (!records_->seal_alert(Tls13Records::kCloseNotify, record)) co_return asio::error::no_memory;
+  if (!records_->seal_alert(Tls13Records::kCloseNotify, record)) {
+    failed_ = true;
+    co_return asio::error::no_memory;
+  }
+  close_sent_ = true;
   const error_code sent = co_await send_sealed(record);
   if (sent) co_return sent;
   std::array<char, 256> discarded{};

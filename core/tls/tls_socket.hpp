@@ -141,7 +141,10 @@ class TlsSocket {
   std::string unsent_;
   std::string plain_;
   bool peer_closed_ = false;
-  bool failed_ = false;  // a fatal alert was sent, or sealing failed: nothing more goes out
+  bool failed_ = false;          // a fatal alert was sent, or sealing failed: nothing more goes out
+  bool close_sent_ = false;      // our close_notify went out: no alert may follow it (§6.1)
+  bool reading_ = false;         // read_records is under way (it may hold a pointer into pending_)
+  bool read_in_flight_ = false;  // wait() has a read of the socket outstanding
 };
 
 }  // namespace parley::core::tls

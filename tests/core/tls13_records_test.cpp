@@ -198,6 +198,53 @@ TEST_P(Tls13RecordsTest, MovesToTheNextWriteKeyBeforeTheLimit) {
   EXPECT_EQ(client_reads(wire), "m0m1m2m3m4");
 }
 
+TEST_P(Tls13RecordsTest, ARunOfRecordsWithoutDataIsCutOff) {
+  // 32 KeyUpdates in a row are fine (the count starts again at application data), the 33rd not.
+  std::string wire;
+  for (unsigned i = 0; i < Tls13Records::kMaxIdleRecords; ++i) {
+    ASSERT_EQ(SSL_key_update(client_.get(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    ASSERT_EQ(SSL_do_handshake(client_.get()), 1);
+  }
+  wire = client_sends("data");
+  ASSERT_EQ(SSL_key_update(client_.get(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+  ASSERT_EQ(SSL_do_handshake(client_.get()), 1);
+  wire += drain(client_out_);
+  for (unsigned i = 0; i < Tls13Records::kMaxIdleRecords; ++i) {
+    ASSERT_EQ(SSL_key_update(client_.get(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    ASSERT_EQ(SSL_do_handshake(client_.get()), 1);
+  }
+  wire += drain(client_out_);
+  std::size_t at = 0;
+  std::string data;
+  Tls13Records::Opened r;
+  for (;;) {
+    r = records_->open(wire.data() + at, wire.size() - at);
+    if (r.status != Status::Record) break;
+    if (r.type == Tls13Records::kApplicationData) data.append(r.content, r.size);
+    at += r.consumed;
+  }
+  EXPECT_EQ(data, "data");
+  EXPECT_EQ(r.status, Status::Failed);
+  EXPECT_EQ(r.alert, Tls13Records::kUnexpectedMessage);
+  // The failing record is the 33rd KeyUpdate after the data, the last one sent.
+  EXPECT_EQ(wire.size() - at, 5 + 5 + 1 + 16u);
+}
+
+TEST_P(Tls13RecordsTest, AKeyUpdateNotEndingItsRecordIsUnexpected) {
+  // A second record layer with the client's keys plays a client that coalesces a KeyUpdate with
+  // what follows (RFC 8446 §5.1 forbids it).
+  auto client = Tls13Records::make(SSL_CIPHER_get_id(SSL_get_current_cipher(server_.get())),
+                                   secret_from_log("SERVER_TRAFFIC_SECRET_0"),
+                                   secret_from_log("CLIENT_TRAFFIC_SECRET_0"));
+  ASSERT_NE(client, nullptr);
+  std::string wire;
+  ASSERT_TRUE(
+      client->seal(Tls13Records::kHandshake, std::string("\x18\x00\x00\x01\x00x", 6), wire));
+  const auto r = records_->open(wire.data(), wire.size());
+  EXPECT_EQ(r.status, Status::Failed);
+  EXPECT_EQ(r.alert, Tls13Records::kUnexpectedMessage);
+}
+
 TEST_P(Tls13RecordsTest, RejectsATamperedRecordWithBadRecordMac) {
   std::string wire = client_sends("<message/>");
   wire[wire.size() - 3] ^= 0x01;  // in the tag

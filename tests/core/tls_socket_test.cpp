@@ -10,8 +10,10 @@
 #include <sys/socket.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -85,6 +87,30 @@ class TlsSocketTest : public ::testing::Test {
     const std::string bytes = pattern(size);
     write_error_ = co_await tls_->write(bytes);
     shutdown_error_ = co_await tls_->shutdown();
+  }
+
+  // A session's write loop shuts TLS down (which reads) after cancelling its reader; a read that
+  // had completed before the cancel still resumes inside TlsSocket. The second reader must give
+  // way instead of sharing the buffers (under ASan this would be a use after free).
+  asio::awaitable<void> first_reader(std::vector<char>& buffer, bool& done) {
+    const std::pair<error_code, std::size_t> read =
+        co_await tls_->read_some(buffer.data(), buffer.size());
+    read_error_ = read.first;
+    done = true;
+  }
+  asio::awaitable<void> read_while_shutting_down() {
+    tls_ = std::make_unique<TlsSocket>(server_socket_, server_ctx_.get(), TlsSocket::Role::Server,
+                                       true);
+    handshake_error_ = co_await tls_->handshake();
+    if (handshake_error_) co_return;
+    compacted_ = tls_->compact();
+    std::vector<char> buffer(16384);
+    bool first_done = false;
+    asio::co_spawn(io_, first_reader(buffer, first_done), asio::detached);
+    co_await asio::post(io_, asio::use_awaitable);  // the reader is waiting for the socket now
+    shutdown_error_ = co_await tls_->shutdown();    // sends close_notify, then may not read
+    server_socket_.close();
+    while (!first_done) co_await asio::post(io_, asio::use_awaitable);
   }
 
   // Runs `server` on the test's thread and `client` on another, until both have finished.
@@ -228,6 +254,18 @@ TEST_F(TlsSocketTest, AForgedRecordEndsTheConnectionWithBadRecordMac) {
   EXPECT_TRUE(compacted_);
   EXPECT_NE(read_error_.message().find("bad record mac"), std::string::npos)
       << read_error_.message();
+}
+
+TEST_F(TlsSocketTest, ASecondReaderGivesWayToTheFirst) {
+  run(read_while_shutting_down(), [&] {
+    SslPtr ssl = connect();
+    char byte = 0;
+    EXPECT_EQ(SSL_read(ssl.get(), &byte, 1), 0);  // our close_notify arrived
+    EXPECT_EQ(SSL_get_error(ssl.get(), 0), SSL_ERROR_ZERO_RETURN);
+  });
+  EXPECT_TRUE(compacted_);
+  EXPECT_EQ(shutdown_error_, asio::error::operation_aborted) << shutdown_error_.message();
+  EXPECT_EQ(read_error_, asio::error::operation_aborted) << read_error_.message();
 }
 
 TEST_F(TlsSocketTest, ATls12ClientKeepsOpenSsl) {
