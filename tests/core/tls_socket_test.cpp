@@ -52,14 +52,22 @@ class TlsSocketTest : public ::testing::Test {
     acceptor_.accept(server_socket_);
   }
 
-  // The server's side: handshake, compact, then echo what it reads (`read_size` at a time) until
-  // an error, which it keeps.
-  asio::awaitable<void> echo(std::size_t read_size) {
+  // The server's TLS: a compactable socket, the handshake, compact(). False when the handshake
+  // failed (handshake_error_).
+  asio::awaitable<bool> accept_tls() {
     tls_ = std::make_unique<TlsSocket>(server_socket_, server_ctx_.get(), TlsSocket::Role::Server,
                                        true);
     handshake_error_ = co_await tls_->handshake();
-    if (handshake_error_) co_return;
+    if (handshake_error_) co_return false;
     compacted_ = tls_->compact();
+    co_return true;
+  }
+
+  // The server's side: handshake, compact, then echo what it reads (`read_size` at a time) until
+  // an error, which it keeps.
+  asio::awaitable<void> echo(std::size_t read_size) {
+    const bool established = co_await accept_tls();
+    if (!established) co_return;
     std::vector<char> buffer(read_size);
     for (;;) {
       const std::pair<error_code, std::size_t> read =
@@ -79,11 +87,8 @@ class TlsSocketTest : public ::testing::Test {
 
   // The server writes `size` bytes in one write(), then shuts down.
   asio::awaitable<void> write_then_shutdown(std::size_t size) {
-    tls_ = std::make_unique<TlsSocket>(server_socket_, server_ctx_.get(), TlsSocket::Role::Server,
-                                       true);
-    handshake_error_ = co_await tls_->handshake();
-    if (handshake_error_) co_return;
-    compacted_ = tls_->compact();
+    const bool established = co_await accept_tls();
+    if (!established) co_return;
     const std::string bytes = pattern(size);
     write_error_ = co_await tls_->write(bytes);
     shutdown_error_ = co_await tls_->shutdown();
@@ -99,11 +104,8 @@ class TlsSocketTest : public ::testing::Test {
     done = true;
   }
   asio::awaitable<void> read_while_shutting_down() {
-    tls_ = std::make_unique<TlsSocket>(server_socket_, server_ctx_.get(), TlsSocket::Role::Server,
-                                       true);
-    handshake_error_ = co_await tls_->handshake();
-    if (handshake_error_) co_return;
-    compacted_ = tls_->compact();
+    const bool established = co_await accept_tls();
+    if (!established) co_return;
     std::vector<char> buffer(16384);
     bool first_done = false;
     asio::co_spawn(io_, first_reader(buffer, first_done), asio::detached);
