@@ -201,8 +201,7 @@ bool crypt(EVP_CIPHER_CTX* ctx, const std::array<unsigned char, 32>& key,
 Tls13Records::Opened Tls13Records::open(char* data, std::size_t size) {
   if (size < kHeaderBytes) return {};
   const auto type = static_cast<std::uint8_t>(data[0]);
-  const std::size_t length = (static_cast<std::size_t>(static_cast<unsigned char>(data[3])) << 8) |
-                             static_cast<unsigned char>(data[4]);
+  const std::size_t length = record_length(data);
   // §5: after the handshake every record is protected, so its outer type is application_data; a
   // change_cipher_spec now is unexpected too (§5, "after the peer's Finished").
   if (type != kApplicationData) return failed(kUnexpectedMessage, SSL_R_UNEXPECTED_RECORD);

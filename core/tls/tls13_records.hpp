@@ -63,6 +63,12 @@ class Tls13Records {
   Tls13Records(const Tls13Records&) = delete;
   Tls13Records& operator=(const Tls13Records&) = delete;
 
+  // The ciphertext length a record header announces (the 5 bytes at `header`, §5.2).
+  static std::size_t record_length(const char* header) {
+    return (static_cast<std::size_t>(static_cast<unsigned char>(header[3])) << 8) |
+           static_cast<unsigned char>(header[4]);
+  }
+
   // What open() found at the start of its input.
   struct Opened {
     enum class Status { NeedMore, Record, Failed };

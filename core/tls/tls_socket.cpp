@@ -37,6 +37,11 @@ error_code openssl_error() {
   return {static_cast<int>(e), asio::error::get_ssl_category()};
 }
 
+// The error OpenSSL would report for its reason code `reason` (SSL_R_*), in Asio's SSL category.
+error_code ssl_error(int reason) {
+  return {static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)), asio::error::get_ssl_category()};
+}
+
 // What the socket gave for OpenSSL: one buffer for every connection of the thread, since each
 // hands it to OpenSSL before it awaits anything (and keeps what OpenSSL left, keep_unread()).
 constexpr std::size_t kReadBytes = 16 * 1024;
@@ -389,7 +394,7 @@ error_code TlsSocket::fail_records(std::uint8_t alert, int reason) {
   }
   failed_ = true;
   input_size_ = 0;  // nothing after a bad record is read
-  return {static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)), asio::error::get_ssl_category()};
+  return ssl_error(reason);
 }
 
 asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char* data,
@@ -405,10 +410,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char
   for (;;) {
     if (!socket_.is_open()) co_return std::pair{error_code(asio::error::operation_aborted), 0};
     if (failed_) {
-      co_return std::pair{
-          error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_PROTOCOL_IS_SHUTDOWN)),
-                     asio::error::get_ssl_category()),
-          std::size_t{0}};
+      co_return std::pair{ssl_error(SSL_R_PROTOCOL_IS_SHUTDOWN), std::size_t{0}};
     }
     std::size_t produced = 0;
     if (!plain_.empty()) {
@@ -421,9 +423,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char
     while (input_size_ > 0 && produced < size && !peer_closed_) {
       if (produced > 0 && input_size_ >= R::kHeaderBytes) {
         // A record whose content might not fit in what is left of `data` waits for the next call.
-        const std::size_t length =
-            (static_cast<std::size_t>(static_cast<unsigned char>(input_[3])) << 8) |
-            static_cast<unsigned char>(input_[4]);
+        const std::size_t length = R::record_length(input_);
         if (length > size - produced + R::kTagBytes + 1) break;
       }
       const R::Opened record = records_->open(input_, input_size_);
@@ -446,8 +446,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char
           peer_closed_ = true;
         } else if (description != R::kUserCanceled) {
           failed_ = true;  // §6.2: any other alert is fatal in TLS 1.3
-          error = {static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_AD_REASON_OFFSET + description)),
-                   asio::error::get_ssl_category()};
+          error = ssl_error(SSL_AD_REASON_OFFSET + description);
           break;
         }
       }
