@@ -136,18 +136,14 @@ void TlsSocket::on_keylog(const SSL* ssl, const char* line) {
   const bool client = text.starts_with("CLIENT_TRAFFIC_SECRET_0 ");
   const bool server = text.starts_with("SERVER_TRAFFIC_SECRET_0 ");
   if (!client && !server) return;
-  const std::size_t space = text.rfind(' ');
-  const std::string_view hex = text.substr(space + 1);
+  // The secret is the line's last field, up to its terminating NUL.
+  const char* hex = line + text.rfind(' ') + 1;
   Tls13Records::Secret& secret = client ? self->secrets_->client : self->secrets_->server;
-  secret.size = 0;
-  if (hex.size() % 2 != 0 || hex.size() / 2 > secret.bytes.size()) return;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int high = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i]));
-    const int low = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i + 1]));
-    if (high < 0 || low < 0) return;
-    secret.bytes[i / 2] = static_cast<unsigned char>(high * 16 + low);
+  std::size_t size = 0;
+  if (OPENSSL_hexstr2buf_ex(secret.bytes.data(), secret.bytes.size(), &size, hex, '\0') != 1) {
+    size = 0;  // not a secret compact() can use: make() refuses a size of 0
   }
-  secret.size = hex.size() / 2;
+  secret.size = size;
   if (server) self->secrets_->sent_at_server_secret = self->secrets_->sent;
 }
 
