@@ -3,11 +3,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/load/body_codec.hpp"
@@ -18,6 +21,7 @@
 #include "bench/load/rate_schedule.hpp"
 #include "bench/load/report.hpp"
 #include "bench/load/saturation.hpp"
+#include "bench/load/stall_probe.hpp"
 
 namespace parley::load {
 namespace {
@@ -391,6 +395,66 @@ TEST(ConnectionMemoryTest, DescriptorsLeaveRoomBeyondTheSockets) {
   EXPECT_FALSE(descriptors_suffice(5000, 1024));
   EXPECT_FALSE(descriptors_suffice(2000, 1024));  // more clients than the limit: no underflow
   EXPECT_TRUE(descriptors_suffice(1'000'000, RLIM_INFINITY));
+}
+
+// --- the stall probe ------------------------------------------------------------------------
+
+TEST(StallProbeTest, AWakeUpIsAStallOnlyWhenLaterThanTheThreshold) {
+  EXPECT_FALSE(late_wakeup(0, 100, 1'000, 1'000, 500).has_value());
+  EXPECT_FALSE(late_wakeup(0, 100, 1'000, 1'500, 500).has_value());  // exactly the threshold
+  const std::optional<Stall> s = late_wakeup(1, 100, 1'000, 1'501, 500);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->cpu, 1);
+  EXPECT_EQ(s->begin_ns, 100);  // from the previous wake-up: the freeze began after it
+  EXPECT_EQ(s->end_ns, 1'501);
+}
+
+TEST(StallProbeTest, SummaryAddsLengthsAndFindsTheLongest) {
+  const std::vector<Stall> stalls{{0, 10, 15}, {1, 12, 30}, {0, 40, 41}};
+  const StallSummary s = summarize(stalls);
+  EXPECT_EQ(s.count, 3u);
+  EXPECT_EQ(s.total_ns, 5 + 18 + 1);
+  EXPECT_EQ(s.longest_ns, 18);
+  EXPECT_EQ(summarize({}).count, 0u);
+}
+
+TEST(StallProbeTest, OverlapIsFoundAcrossCpusWhoseStallsNest) {
+  // CPU 1's long stall begins first and ends after CPU 0's short one.
+  std::vector<Stall> stalls{{0, 200, 210}, {1, 100, 400}, {0, 1'000, 1'100}};
+  sort_stalls(stalls);
+  EXPECT_EQ(stalls.front().begin_ns, 100);
+  EXPECT_TRUE(overlaps_stall(stalls, 300, 350));    // inside CPU 1's only
+  EXPECT_TRUE(overlaps_stall(stalls, 50, 100));     // touches its start
+  EXPECT_TRUE(overlaps_stall(stalls, 400, 500));    // touches its end
+  EXPECT_FALSE(overlaps_stall(stalls, 401, 999));   // between
+  EXPECT_TRUE(overlaps_stall(stalls, 900, 2'000));  // spans the last
+  EXPECT_FALSE(overlaps_stall(stalls, 1'101, 1'200));
+  EXPECT_FALSE(overlaps_stall(stalls, 0, 99));
+  EXPECT_FALSE(overlaps_stall({}, 0, 1'000'000));
+}
+
+TEST(StallProbeTest, ParsesCpuLists) {
+  EXPECT_EQ(parse_cpu_list("0"), (std::vector<int>{0}));
+  EXPECT_EQ(parse_cpu_list("1,0"), (std::vector<int>{0, 1}));
+  EXPECT_EQ(parse_cpu_list("0-3,2"), (std::vector<int>{0, 1, 2, 3}));
+  for (const char* bad : {"", "a", "0,", "3-1", "-1", "0--1", "1,,2", "99999"}) {
+    EXPECT_THROW(parse_cpu_list(bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(StallProbeTest, RunsAndStopsOnARealCpu) {
+  StallProbe probe;
+  const std::vector<int> cpus{0};
+  probe.start(cpus, 1'000'000, 50'000'000);  // a 50 ms threshold: no stall on a sane machine
+  EXPECT_TRUE(probe.running());
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  probe.stop();
+  EXPECT_FALSE(probe.running());
+  probe.stop();  // idempotent
+  for (const Stall& s : probe.stalls()) {
+    EXPECT_EQ(s.cpu, 0);
+    EXPECT_LT(s.begin_ns, s.end_ns);
+  }
 }
 
 }  // namespace

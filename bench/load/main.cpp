@@ -31,6 +31,7 @@
 #include <map>
 
 #include "bench/load/scenario.hpp"
+#include "bench/load/stall_probe.hpp"
 
 namespace {
 
@@ -150,6 +151,26 @@ int main(int argc, char** argv) {
                   "still missing then are lost and fail the run")
       ->capture_default_str();
   msg->add_option("--seed", o.seed, "Seed for --random-partner")->capture_default_str();
+  std::string stall_cpus;
+  msg->add_option(
+      "--stall-probe", stall_cpus,
+      "CPUs (like 0,1) to watch for stalls while measuring: a real-time thread on "
+      "each wakes every --stall-period ms and counts a wake-up later than --stall-threshold as "
+      "a time the CPU ran nothing (a virtual machine's host running something else); "
+      "reports the stalls and the latency figures of the messages no stall overlapped");
+  msg->add_option("--stall-threshold", o.stall_threshold_ms,
+                  "Milliseconds a probe wake-up may be late before it counts as a stall")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  msg->add_option("--stall-period", o.stall_period_ms,
+                  "Milliseconds each stall probe sleeps between wake-ups")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  msg->add_option("--latency-log", o.latency_log,
+                  "Write one line per measured delivery to this file: the send time in ms since "
+                  "the measurement started, the end-to-end latency and (open loop) the latency to "
+                  "the recipient's socket in ms (-1 when not stamped), sender, recipient; to see "
+                  "when a tail happened, not only how long it was");
 
   auto* pres = app.add_option_group("presence", "Scenarios 'presence' and 'subscribe'");
   pres->add_option("--contacts", o.contacts,
@@ -175,6 +196,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!stall_cpus.empty()) {
+    try {
+      o.stall_probe_cpus = load::parse_cpu_list(stall_cpus);
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "parley-load: --stall-probe: " << e.what() << "\n";
+      return 2;
+    }
   }
 
   if (o.two_servers()) {

@@ -30,6 +30,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -43,6 +44,7 @@
 #include "bench/load/layout.hpp"
 #include "bench/load/rate_schedule.hpp"
 #include "bench/load/server_meter.hpp"
+#include "bench/load/stall_probe.hpp"
 #include "xml/namespaces.hpp"
 
 namespace parley::load {
@@ -105,6 +107,13 @@ class MessagesRun {
     progress("measuring");
     realtime_minus_steady_ns_ = realtime_minus_steady_ns();
     const Snapshot before = take_snapshot();
+    measure_start_ns_ =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(before.at.time_since_epoch()).count();
+    if (!options_.stall_probe_cpus.empty()) {
+      probe_.start(options_.stall_probe_cpus,
+                   static_cast<std::int64_t>(options_.stall_period_ms * 1e6),
+                   static_cast<std::int64_t>(options_.stall_threshold_ms * 1e6));
+    }
     phase_ = Phase::Measure;
     co_await sleep_until(before.at + seconds(options_.seconds));
     const Snapshot after = take_snapshot();
@@ -124,7 +133,9 @@ class MessagesRun {
     const double drain_seconds = std::chrono::duration<double>(Clock::now() - drain_start).count();
     // Still in flight now: lost, even if some arrive while the streams close.
     lost_ = in_flight_;
+    probe_.stop();
     co_await fleet_.close_all(std::chrono::seconds(5));
+    write_latency_log();
     co_return outcome(before, after, drain_seconds);
   }
 
@@ -272,8 +283,14 @@ class MessagesRun {
     if (phase_ == Phase::Measure) {
       ++measured_;
       latencies_.add(received_ns - stamp->sent_ns);
+      std::int64_t to_socket = -1;
       if (const std::int64_t arrival = fleet_[i].last_arrival_ns(); arrival != 0) {
-        arrivals_.add(arrival - realtime_minus_steady_ns_ - stamp->sent_ns);
+        to_socket = arrival - realtime_minus_steady_ns_ - stamp->sent_ns;
+        arrivals_.add(to_socket);
+      }
+      if (keep_log()) {
+        log_.push_back({stamp->sent_ns, received_ns - stamp->sent_ns, to_socket,
+                        static_cast<std::uint32_t>(stamp->sender), static_cast<std::uint32_t>(i)});
       }
     }
     settle_one(stamp->sender);
@@ -298,6 +315,69 @@ class MessagesRun {
     if (notes_.size() < 5 && std::find(notes_.begin(), notes_.end(), what) == notes_.end()) {
       notes_.push_back(what);
     }
+  }
+
+  // --stall-probe: the stalls seen, and the latencies of the deliveries no stall overlapped
+  // (from the send to the arrival on the recipient's socket, or to parley-load's read when not
+  // stamped).
+  void add_stalls(Report& r) const {
+    const std::vector<Stall> stalls = probe_.stalls();
+    const StallSummary sum = summarize(stalls);
+    const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
+    r.add("stall_probe_cpus", "CPUs probed for stalls (--stall-probe)",
+          static_cast<std::int64_t>(options_.stall_probe_cpus.size()));
+    r.add("stall_probe_realtime", "stall probes ran SCHED_FIFO", probe_.realtime());
+    r.add("stalls", "stalls (a CPU ran nothing for over --stall-threshold)",
+          static_cast<std::int64_t>(sum.count));
+    r.add("stall_ms", "stalls' total length, all CPUs", ms(sum.total_ns), 1, "ms");
+    r.add("stall_longest_ms", "longest stall", ms(sum.longest_ns), 2, "ms");
+    LatencySamples end_to_end;
+    LatencySamples to_socket;
+    for (const Logged& l : log_) {
+      const std::int64_t last =
+          l.sent_ns + (l.to_socket_ns >= 0 ? l.to_socket_ns : l.end_to_end_ns);
+      if (overlaps_stall(stalls, l.sent_ns, std::max(last, l.sent_ns + l.end_to_end_ns))) continue;
+      end_to_end.add(l.end_to_end_ns);
+      if (l.to_socket_ns >= 0) to_socket.add(l.to_socket_ns);
+    }
+    const LatencySummary e2e = end_to_end.summary();
+    const LatencySummary arrival = to_socket.summary();
+    r.add("unstalled", "deliveries no stall overlapped", static_cast<std::int64_t>(e2e.count));
+    r.add("latency_p99_unstalled_ms", "end-to-end latency p99, deliveries no stall overlapped",
+          ms(e2e.p99), 2, "ms");
+    if (open_loop()) {
+      r.add("arrival_latency_p50_unstalled_ms",
+            "latency to the recipient's socket p50, deliveries no stall overlapped",
+            ms(arrival.p50), 3, "ms");
+      r.add("arrival_latency_p99_unstalled_ms",
+            "latency to the recipient's socket p99, deliveries no stall overlapped",
+            ms(arrival.p99), 3, "ms");
+    }
+  }
+
+  // --latency-log: "sent_ms end_to_end_ms to_socket_ms sender recipient", one line per measured
+  // delivery, sent_ms counted from the start of the measurement.
+  void write_latency_log() const {
+    if (options_.latency_log.empty()) return;
+    std::FILE* f = std::fopen(options_.latency_log.c_str(), "w");
+    if (f == nullptr) {
+      progress("cannot write --latency-log " + options_.latency_log);
+      return;
+    }
+    const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
+    std::fprintf(f, "# measurement started at %lld ns of the steady clock (CLOCK_MONOTONIC)\n",
+                 static_cast<long long>(measure_start_ns_));
+    for (const Stall& st : probe_.stalls()) {
+      std::fprintf(f, "# stall on CPU %d from %.3f to %.3f ms\n", st.cpu,
+                   ms(st.begin_ns - measure_start_ns_), ms(st.end_ns - measure_start_ns_));
+    }
+    std::fprintf(f, "# sent_ms end_to_end_ms to_socket_ms sender recipient\n");
+    for (const Logged& l : log_) {
+      std::fprintf(f, "%.3f %.3f %.3f %u %u\n", ms(l.sent_ns - measure_start_ns_),
+                   ms(l.end_to_end_ns), l.to_socket_ns < 0 ? -1.0 : ms(l.to_socket_ns), l.sender,
+                   l.recipient);
+    }
+    std::fclose(f);
   }
 
   Outcome outcome(const Snapshot& before, const Snapshot& after, double drain_seconds) {
@@ -376,6 +456,7 @@ class MessagesRun {
       r.add("send_lag_p99_ms", "parley-load behind its schedule, p99", ms(lag.p99), 2, "ms");
       r.add("send_lag_max_ms", "parley-load behind its schedule, max", ms(lag.max), 2, "ms");
     }
+    if (!options_.stall_probe_cpus.empty()) add_stalls(r);
     add_cpu_per_unit(r, "server_cpu_ms_per_1000_msgs", "server CPU per 1,000 messages", in,
                      static_cast<double>(measured_) / 1000.0);
     r.add("msgs_per_server_cpu_s",
@@ -459,6 +540,20 @@ class MessagesRun {
   LatencySamples latencies_;
   // Open loop: send time to the kernel's arrival stamp on the recipient's socket.
   LatencySamples arrivals_;
+  StallProbe probe_;
+  bool keep_log() const {
+    return !options_.latency_log.empty() || !options_.stall_probe_cpus.empty();
+  }
+  // --latency-log and --stall-probe: every measured delivery, in the order received.
+  struct Logged {
+    std::int64_t sent_ns;
+    std::int64_t end_to_end_ns;
+    std::int64_t to_socket_ns;  // -1: not stamped
+    std::uint32_t sender;
+    std::uint32_t recipient;
+  };
+  std::vector<Logged> log_;
+  std::int64_t measure_start_ns_ = 0;
   std::int64_t realtime_minus_steady_ns_ = 0;
   std::int64_t clock_step_ns_ = 0;
   Interval login_;  // from the first connection until the logins' traffic has settled

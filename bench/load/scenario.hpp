@@ -65,6 +65,14 @@ struct Options {
   double seconds = 10;  // messages: measured; idle: the connections held
   double drain_seconds = 10;
   std::uint64_t seed = 1;
+  // messages: when not empty, one line per measured delivery is written here
+  // (messages_scenario.cpp)
+  std::string latency_log;
+  // messages: CPUs to watch for stalls (stall_probe.hpp) from the measurement's start until the
+  // drain's end; empty: none. A stall is a probe wake-up later than stall_threshold_ms.
+  std::vector<int> stall_probe_cpus;
+  double stall_threshold_ms = 1.0;
+  double stall_period_ms = 0.5;  // how long each probe sleeps
   // presence, subscribe
   std::size_t contacts = 500;
   std::size_t changes = 20;
