@@ -13,6 +13,7 @@
 #include "bench/load/fleet.hpp"
 #include "bench/load/login_timing.hpp"
 #include "bench/load/server_meter.hpp"
+#include "bench/load/stall_probe.hpp"
 
 namespace parley::load {
 
@@ -21,9 +22,7 @@ namespace {
 class LoginsRun {
  public:
   explicit LoginsRun(Context& context)
-      : options_(context.options),
-        fleet_(context),
-        timing_(fleet_, context.executor) {}
+      : options_(context.options), fleet_(context), timing_(fleet_, context.executor) {}
 
   asio::awaitable<Outcome> run() {
     const std::size_t n = options_.clients;
@@ -31,6 +30,13 @@ class LoginsRun {
     progress("logging in " + std::to_string(n) + " clients, " +
              std::to_string(options_.login_concurrency) + " at a time");
     const Snapshot before = snapshot(options_.server_pid);
+    // The guest counts a stopped vCPU's time as the running task's: stalls while the server ran
+    // are in its CPU time, so the report says how much stall time there was.
+    if (!options_.stall_probe_cpus.empty()) {
+      probe_.start(options_.stall_probe_cpus,
+                   static_cast<std::int64_t>(options_.stall_period_ms * 1e6),
+                   static_cast<std::int64_t>(options_.stall_threshold_ms * 1e6));
+    }
     const Fleet::FailureHandler on_failure = [this](std::size_t i, const std::string& what) {
       ++stream_failures_;
       if (notes_.size() < 5) notes_.push_back("client " + std::to_string(i) + ": " + what);
@@ -38,6 +44,7 @@ class LoginsRun {
     co_await timing_.log_in(n, on_failure);
     co_await timing_.settle(options_.settle_seconds, std::chrono::seconds(30));
     const Snapshot after = snapshot(options_.server_pid);
+    probe_.stop();
     progress("measured; closing the streams");
     co_await fleet_.close_all(std::chrono::seconds(10));
 
@@ -62,6 +69,8 @@ class LoginsRun {
     r.add("server_rss_after_kib", "server RSS after the logins", rss(after), "KiB");
     r.add("stream_failures", "streams that failed after login", i64(stream_failures_));
     add_machine_rows(r, before, after);
+    if (!options_.stall_probe_cpus.empty())
+      add_stall_rows(r, probe_, options_.stall_probe_cpus.size());
 
     timing_.add_problems(out.problems);
     if (stream_failures_ > 0) {
@@ -76,6 +85,7 @@ class LoginsRun {
   const Options& options_;
   Fleet fleet_;
   LoginTiming timing_;
+  StallProbe probe_;
   std::uint64_t stream_failures_ = 0;
   std::vector<std::string> notes_;
 };

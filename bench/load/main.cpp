@@ -157,7 +157,8 @@ int main(int argc, char** argv) {
       "CPUs (like 0,1) to watch for stalls while measuring: a real-time thread on "
       "each wakes every --stall-period ms and counts a wake-up later than --stall-threshold as "
       "a time the CPU ran nothing (a virtual machine's host running something else); "
-      "reports the stalls and the latency figures of the messages no stall overlapped");
+      "reports the stalls and the latency figures of the messages no stall overlapped (logins: "
+      "the stalls during the storm)");
   msg->add_option("--stall-threshold", o.stall_threshold_ms,
                   "Milliseconds a probe wake-up may be late before it counts as a stall")
       ->capture_default_str()

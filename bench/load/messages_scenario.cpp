@@ -322,15 +322,8 @@ class MessagesRun {
   // stamped).
   void add_stalls(Report& r) const {
     const std::vector<Stall> stalls = probe_.stalls();
-    const StallSummary sum = summarize(stalls);
+    add_stall_rows(r, probe_, options_.stall_probe_cpus.size());
     const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
-    r.add("stall_probe_cpus", "CPUs probed for stalls (--stall-probe)",
-          static_cast<std::int64_t>(options_.stall_probe_cpus.size()));
-    r.add("stall_probe_realtime", "stall probes ran SCHED_FIFO", probe_.realtime());
-    r.add("stalls", "stalls (a CPU ran nothing for over --stall-threshold)",
-          static_cast<std::int64_t>(sum.count));
-    r.add("stall_ms", "stalls' total length, all CPUs", ms(sum.total_ns), 1, "ms");
-    r.add("stall_longest_ms", "longest stall", ms(sum.longest_ns), 2, "ms");
     LatencySamples end_to_end;
     LatencySamples to_socket;
     for (const Logged& l : log_) {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "bench/load/report.hpp"
+
 namespace parley::load {
 namespace {
 
@@ -131,6 +133,18 @@ std::vector<Stall> StallProbe::stalls() const {
   for (const PerCpu& slot : slots_) all.insert(all.end(), slot.stalls.begin(), slot.stalls.end());
   sort_stalls(all);
   return all;
+}
+
+void add_stall_rows(Report& r, const StallProbe& probe, std::size_t cpus) {
+  const StallSummary sum = summarize(probe.stalls());
+  const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
+  r.add("stall_probe_cpus", "CPUs probed for stalls (--stall-probe)",
+        static_cast<std::int64_t>(cpus));
+  r.add("stall_probe_realtime", "stall probes ran SCHED_FIFO", probe.realtime());
+  r.add("stalls", "stalls (a CPU ran nothing for over --stall-threshold)",
+        static_cast<std::int64_t>(sum.count));
+  r.add("stall_ms", "stalls' total length, all CPUs", ms(sum.total_ns), 1, "ms");
+  r.add("stall_longest_ms", "longest stall", ms(sum.longest_ns), 2, "ms");
 }
 
 }  // namespace parley::load

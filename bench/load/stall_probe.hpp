@@ -78,4 +78,9 @@ class StallProbe {
   std::vector<std::thread> threads_;
 };
 
+class Report;
+// The report's rows for a probe that has stopped: CPUs probed, whether it ran SCHED_FIFO, the
+// stalls' count, total and longest.
+void add_stall_rows(Report& report, const StallProbe& probe, std::size_t cpus);
+
 }  // namespace parley::load
