@@ -72,7 +72,7 @@ struct Options {
   // drain's end; empty: none. A stall is a probe wake-up later than stall_threshold_ms.
   std::vector<int> stall_probe_cpus;
   double stall_threshold_ms = 1.0;
-  double stall_period_ms = 0.5;  // how long each probe sleeps
+  double stall_period_ms = 2;  // how long each probe sleeps (shorter disturbs what it watches)
   // presence, subscribe
   std::size_t contacts = 500;
   std::size_t changes = 20;
