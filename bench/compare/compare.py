@@ -656,6 +656,12 @@ def main():
                                nofile, "" if nofile >= 65536 else
                                "; 65536 asked for, but this machine's hard limit is %d" % nofile,
                                facts.get(s.name, {}).get("nofile"))]
+        suites = sorted({r["result"].get("tls_suite") for r in runs
+                         if r["server"] == s.name and r.get("result")
+                         and r["result"].get("tls_suite")})
+        if suites:
+            t.append("TLS negotiated with parley-load (OpenSSL's client defaults; logins "
+                     "scenario): " + ", ".join(suites))
         tunings[s.name] = t
         say("%s:" % s.label)
         for line in t:

@@ -45,6 +45,7 @@ class LoginsRun {
     co_await timing_.settle(options_.settle_seconds, std::chrono::seconds(30));
     const Snapshot after = snapshot(options_.server_pid);
     probe_.stop();
+    const std::string suite = fleet_.size() > 0 ? fleet_[0].tls_suite() : std::string();
     progress("measured; closing the streams");
     co_await fleet_.close_all(std::chrono::seconds(10));
 
@@ -68,6 +69,7 @@ class LoginsRun {
     r.add("server_rss_before_kib", "server RSS before the first login", rss(before), "KiB");
     r.add("server_rss_after_kib", "server RSS after the logins", rss(after), "KiB");
     r.add("stream_failures", "streams that failed after login", i64(stream_failures_));
+    r.add("tls_suite", "TLS negotiated (the first client)", suite);
     add_machine_rows(r, before, after);
     if (!options_.stall_probe_cpus.empty())
       add_stall_rows(r, probe_, options_.stall_probe_cpus.size());

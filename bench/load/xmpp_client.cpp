@@ -418,4 +418,12 @@ void XmppClient::abort() {
   stream_.next_layer().socket().close(ignored);
 }
 
+std::string XmppClient::tls_suite() {
+  if (!tls_) return {};
+  SSL* ssl = stream_.native_handle();
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+  if (cipher == nullptr) return {};
+  return std::string(SSL_get_version(ssl)) + " " + SSL_CIPHER_get_name(cipher);
+}
+
 }  // namespace parley::load

@@ -76,6 +76,10 @@ class XmppClient : public std::enable_shared_from_this<XmppClient> {
 
   XmppClient(asio::any_io_executor executor, asio::ssl::context& tls, Account account);
 
+  // The TLS version and suite negotiated, as OpenSSL names them ("TLSv1.3 TLS_AES_128_GCM_SHA256");
+  // empty before the handshake.
+  std::string tls_suite();
+
   // Connects and logs in: stream, STARTTLS, SASL, restart, bind (and session if required).
   // Throws ClientError saying which step failed and how.
   asio::awaitable<void> login();

@@ -225,7 +225,8 @@ TEST_P(ChannelBindingTest, PlusMechanismSucceeds) {
                                           .alpn = {},
                                           .max_version = c.max_version,
                                           .certificate_file = {},
-                                          .key_file = {}});
+                                          .key_file = {},
+                                          .ciphersuites = {}});
   EXPECT_EQ(SSL_version(client->ssl()), c.max_version == 0 ? TLS1_3_VERSION : c.max_version);
   EXPECT_TRUE(contains(mechanisms_of(features_), c.mechanism)) << client->received();
   // tls-unique is advertised on TLS 1.2 only, though accepted on 1.3 too (docs/SECURITY.md).
@@ -286,7 +287,8 @@ TEST_F(C2sAuthTest, DirectTlsNegotiatesAlpnXmppClientThenLogsIn) {
                                                 .alpn = {"xmpp-client"},
                                                 .max_version = 0,
                                                 .certificate_file = {},
-                                                .key_file = {}});
+                                                .key_file = {},
+                                          .ciphersuites = {}});
   const unsigned char* alpn = nullptr;
   unsigned alpn_length = 0;
   SSL_get0_alpn_selected(client.ssl(), &alpn, &alpn_length);

@@ -244,7 +244,7 @@ TEST(C2sTlsTest, ClientKeyUpdatesKeepTheSessionGoing) {
   ServerProcess server;
   exchange_with_key_updates(server);
   EXPECT_TRUE(
-      wait_for_log(server, "TLS established (TLSv1.3, TLS_AES_256_GCM_SHA384, records by Parley)"))
+      wait_for_log(server, "TLS established (TLSv1.3, TLS_AES_128_GCM_SHA256, records by Parley)"))
       << server.output();
 }
 
@@ -253,9 +253,41 @@ TEST(C2sTlsTest, WithCompactTlsOffOpenSslKeepsTheConnection) {
                        "[c2s]\ncompact_tls = false\n"
                        "[[host]]\ndomain = \"localhost\"\n");
   exchange_with_key_updates(server);
-  EXPECT_TRUE(wait_for_log(server, "TLS established (TLSv1.3, TLS_AES_256_GCM_SHA384)"))
+  EXPECT_TRUE(wait_for_log(server, "TLS established (TLSv1.3, TLS_AES_128_GCM_SHA256)"))
       << server.output();
   EXPECT_EQ(server.output().find("records by Parley"), std::string::npos) << server.output();
+}
+
+// The server's TLS 1.3 preference: AES-128-GCM, whatever the client's order among the AES suites,
+// unless the client puts ChaCha20 first (SSL_OP_PRIORITIZE_CHACHA: a client without AES
+// instructions); the session then works with each suite through the whole server.
+TEST(C2sTlsTest, TheServerPrefersAes128GcmAndGivesChaChaToClientsThatPutItFirst) {
+  ServerProcess server;
+  server.add_user("alice@localhost", "secret");
+  struct Case {
+    std::string offered;
+    std::string negotiated;
+  };
+  const std::vector<Case> cases{
+      {"", "TLS_AES_128_GCM_SHA256"},  // OpenSSL's own order: AES-256-GCM first
+      {"TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"},
+      {"TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"},
+      {"TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.offered.empty() ? std::string("OpenSSL's default order") : c.offered);
+    Client client(server.port());
+    client.open_stream();
+    TlsOptions options;
+    options.ciphersuites = c.offered;
+    client.starttls(options);
+    EXPECT_EQ(SSL_CIPHER_get_name(SSL_get_current_cipher(client.ssl())), c.negotiated);
+    const std::string jid = client.login("alice", "secret", "SCRAM-SHA-256", "desk");
+    client.send("<message type='chat' to='" + jid + "'><body>" + c.negotiated +
+                "</body></message>");
+    xml::Document got = read_until(client, [](xml::Element e) { return e.name() == "message"; });
+    EXPECT_EQ(got.root().child("body").text(), c.negotiated) << server.output();
+  }
 }
 
 }  // namespace

@@ -479,6 +479,10 @@ void Client::start_tls(const TlsOptions& options) {
       SSL_CTX_set_max_proto_version(ssl_ctx_, options.max_version) != 1) {
     throw std::runtime_error("SSL_CTX_set_max_proto_version: " + ssl_errors());
   }
+  if (!options.ciphersuites.empty() &&
+      SSL_CTX_set_ciphersuites(ssl_ctx_, options.ciphersuites.c_str()) != 1) {
+    throw std::runtime_error("SSL_CTX_set_ciphersuites: " + ssl_errors());
+  }
   ssl_ = SSL_new(ssl_ctx_);
   if (ssl_ == nullptr) throw std::runtime_error("SSL_new: " + ssl_errors());
   if (!options.server_name.empty()) {

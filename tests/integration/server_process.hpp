@@ -105,6 +105,8 @@ struct TlsOptions {
   // A client certificate (PEM chain) and its key, as an initiating server presents them.
   std::string certificate_file;
   std::string key_file;
+  // TLS 1.3 suites offered, in the client's order (SSL_CTX_set_ciphersuites); empty: OpenSSL's.
+  std::string ciphersuites;
 };
 
 // SASL settings of Client::authenticate().
