@@ -26,6 +26,7 @@
 
 #include "bench/relay/relay.hpp"
 #include "core/tls/self_signed.hpp"
+#include "core/tls/server_contexts.hpp"
 #include "core/tls/tls_socket.hpp"
 
 namespace {
@@ -42,14 +43,16 @@ struct Options {
   std::string key;
 };
 
-// TLS 1.2+ without compression or renegotiation, like Parley's c2s contexts (connections
-// go through core::tls::TlsSocket, which releases idle record buffers and, after a TLS 1.3
-// handshake, protects records with Tls13Records instead of OpenSSL's connection, as Parley's do).
+// TLS 1.2+ without compression or renegotiation, with Parley's suite order, like Parley's c2s
+// contexts (connections go through core::tls::TlsSocket, which releases idle record buffers and,
+// after a TLS 1.3 handshake, protects records with Tls13Records instead of OpenSSL's connection,
+// as Parley's do).
 std::unique_ptr<asio::ssl::context> make_tls(const Options& o) {
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  parley::core::tls::set_server_suite_preference(native);
   SSL_CTX_set_num_tickets(native, 0);
   parley::core::tls::TlsSocket::prepare_context(native);
   if (o.cert.empty()) {

@@ -24,13 +24,12 @@ SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
   // RFC 7590 §3.1 and today's practice: TLS 1.2 and 1.3 only; no compression (CRIME), no
   // renegotiation, our cipher preference; OpenSSL's default cipher list is modern already.
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
-                               SSL_OP_NO_TICKET);
-  // TLS 1.3 suites: OpenSSL's three defaults, AES-128-GCM first (docs/SECURITY.md).
-  if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1) {
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+  try {
+    set_server_suite_preference(ctx);
+  } catch (...) {
     SSL_CTX_free(ctx);
-    throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
+    throw;
   }
   SSL_CTX_set_num_tickets(ctx, 0);  // no TLS 1.3 resumption tickets either (docs/SECURITY.md)
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // no idle 34 KiB buffers per connection
@@ -58,6 +57,13 @@ SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
 }
 
 }  // namespace
+
+void set_server_suite_preference(SSL_CTX* ctx) {
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
+  if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1) {
+    throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
+  }
+}
 
 // SNI (RFC 6066 §3): switch to the named host's certificate before the handshake goes on.
 int on_client_hello_servername(SSL* ssl, int*, void* arg) {

@@ -21,6 +21,11 @@ class context;
 
 namespace parley::core::tls {
 
+// The server's TLS 1.3 suite preference (docs/SECURITY.md): OpenSSL's three default suites,
+// AES-128-GCM first, in the server's order, ChaCha20 first for a client that lists it first.
+// Throws std::runtime_error when OpenSSL refuses the list.
+void set_server_suite_preference(ssl_ctx_st* ctx);
+
 class ServerContexts {
  public:
   // Loads every host's certificate chain and key; `alpn` is the protocol accepted when a client
