@@ -18,6 +18,15 @@ inline constexpr std::uint16_t kDefaultC2sTlsPort = 5223;  // XEP-0368
 inline constexpr std::uint16_t kDefaultS2sPort = 5269;     // RFC 6120 §14.7
 inline constexpr std::uint16_t kDefaultS2sTlsPort = 5270;  // XEP-0368
 
+// The TLS 1.3 cipher suites (RFC 8446 §B.4), by OpenSSL's names.
+inline constexpr std::string_view kTls13Suites[] = {
+    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"};
+// The server's default preference: OpenSSL's three default suites, AES-128-GCM first
+// (docs/SECURITY.md).
+inline constexpr std::string_view kDefaultTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 // One served domain.
 struct VirtualHost {
   // The XMPP domain (RFC 7622 domainpart), e.g. "example.org".
@@ -142,6 +151,9 @@ struct Config {
   S2sConfig s2s;
   // SCRAM iteration count for newly set passwords (RFC 5802 §5.1; at least 4096).
   std::uint32_t scram_iterations = 4096;
+  // The TLS 1.3 suites the server side of every connection accepts, in the server's order of
+  // preference, colon-separated (OpenSSL's names, all in kTls13Suites).
+  std::string tls13_ciphersuites{kDefaultTls13Suites};
   // Threads that serve connections (each with its own event loop; the first also runs the router
   // and the modules); 0 means one per CPU core. One by default: on the 2-core machine measured,
   // a second thread cost more than it gave (docs/PERFORMANCE.md).

@@ -24,9 +24,18 @@ using namespace std::string_view_literals;
 // The tables of the file and the keys each one knows; the order is the order of docs/CONFIG.md.
 enum class Section { Top, C2s, Limits, Host, Group, S2s, S2sRoute };
 
-constexpr std::array kTopKeys = {
-    "data_dir"sv, "bind"sv,   "log_file"sv, "log_level"sv, "scram_iterations"sv, "threads"sv,
-    "c2s"sv,      "limits"sv, "host"sv,     "group"sv,     "s2s"sv};
+constexpr std::array kTopKeys = {"data_dir"sv,
+                                 "bind"sv,
+                                 "log_file"sv,
+                                 "log_level"sv,
+                                 "scram_iterations"sv,
+                                 "threads"sv,
+                                 "tls13_ciphersuites"sv,
+                                 "c2s"sv,
+                                 "limits"sv,
+                                 "host"sv,
+                                 "group"sv,
+                                 "s2s"sv};
 // The top-level keys that name tables rather than hold values.
 constexpr std::array kTableKeys = {"c2s"sv, "limits"sv, "host"sv, "group"sv, "s2s"sv};
 constexpr std::array kC2sKeys = {"port"sv, "tls_port"sv, "require_tls"sv, "compact_tls"sv,
@@ -167,6 +176,9 @@ class Loader {
     if (auto* node = root.get("threads")) {
       config.threads = static_cast<unsigned>(whole_number(
           *node, "threads", Section::Top, 0, kMaxThreads, "2", " (0 means one per CPU core)"));
+    }
+    if (auto* node = root.get("tls13_ciphersuites")) {
+      config.tls13_ciphersuites = tls13_ciphersuites(*node);
     }
     if (auto* node = root.get("c2s")) load_c2s(table(*node, "c2s", "[c2s]"), config);
     if (auto* node = root.get("limits")) load_limits(table(*node, "limits", "[limits]"), config);
@@ -417,6 +429,36 @@ class Loader {
                      in_quotes(value) +
                      ", which is not an IP address: use e.g. \"127.0.0.1\" or \"::1\" (no "
                      "brackets, no host names), or \"\" for all interfaces");
+    }
+    return value;
+  }
+
+  // A colon-separated list of TLS 1.3 suites by OpenSSL's names. OpenSSL itself skips names it
+  // does not know, so a typo would silently drop a suite: every name is checked here.
+  std::string tls13_ciphersuites(const toml::node& node) const {
+    const std::string value = string(node, "tls13_ciphersuites", Section::Top, kDefaultTls13Suites);
+    std::string known;
+    for (std::string_view suite : kTls13Suites)
+      known += (known.empty() ? "" : ", ") + std::string(suite);
+    const std::string how = " Use a colon-separated list of the TLS 1.3 suites " + known +
+                            ", e.g. tls13_ciphersuites = " + in_quotes(kDefaultTls13Suites);
+    if (value.empty()) fail(node, "key 'tls13_ciphersuites' names no suite." + how);
+    std::size_t start = 0;
+    while (start <= value.size()) {
+      const std::size_t colon = std::min(value.find(':', start), value.size());
+      const std::string_view name = std::string_view(value).substr(start, colon - start);
+      if (std::find(std::begin(kTls13Suites), std::end(kTls13Suites), name) ==
+          std::end(kTls13Suites)) {
+        std::string message = "key 'tls13_ciphersuites' names " + in_quotes(name) +
+                              ", which is not a TLS 1.3 cipher suite";
+        if (auto suggestion = closest(name, kTls13Suites)) {
+          message += "; did you mean " + in_quotes(*suggestion) + "?";
+        } else {
+          message += ".";
+        }
+        fail(node, message + how);
+      }
+      start = colon + 1;
     }
     return value;
   }

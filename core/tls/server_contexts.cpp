@@ -12,21 +12,16 @@
 namespace parley::core::tls {
 namespace {
 
-// AES-128-GCM first, as BoringSSL, Go's crypto/tls and Mozilla's recommended server
-// configurations order them; with SSL_OP_PRIORITIZE_CHACHA a client that puts ChaCha20 first
-// (one without AES instructions) gets it.
-constexpr const char* kTls13Suites =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-
 SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) throw std::runtime_error("cannot create a TLS context: " + openssl_reason());
   // RFC 7590 §3.1 and today's practice: TLS 1.2 and 1.3 only; no compression (CRIME), no
-  // renegotiation, our cipher preference; OpenSSL's default cipher list is modern already.
+  // renegotiation; the server's order of the TLS 1.3 suites (tls13_ciphersuites); OpenSSL's
+  // default TLS 1.2 cipher list, modern already.
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
   try {
-    set_server_suite_preference(ctx);
+    set_server_suite_preference(ctx, config.tls13_ciphersuites);
   } catch (...) {
     SSL_CTX_free(ctx);
     throw;
@@ -58,9 +53,12 @@ SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
 
 }  // namespace
 
-void set_server_suite_preference(SSL_CTX* ctx) {
+// The default order is AES-128-GCM first, as BoringSSL, Go's crypto/tls and Mozilla's recommended
+// server configurations order them; with SSL_OP_PRIORITIZE_CHACHA a client that puts ChaCha20
+// first (one without AES instructions) gets it.
+void set_server_suite_preference(SSL_CTX* ctx, std::string_view suites) {
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
-  if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1) {
+  if (SSL_CTX_set_ciphersuites(ctx, std::string(suites).c_str()) != 1) {
     throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
   }
 }

@@ -21,10 +21,11 @@ class context;
 
 namespace parley::core::tls {
 
-// The server's TLS 1.3 suite preference (docs/SECURITY.md): OpenSSL's three default suites,
-// AES-128-GCM first, in the server's order, ChaCha20 first for a client that lists it first.
-// Throws std::runtime_error when OpenSSL refuses the list.
-void set_server_suite_preference(ssl_ctx_st* ctx);
+// The server's TLS 1.3 suite preference (docs/SECURITY.md): `suites` (colon-separated, by
+// default OpenSSL's three default suites with AES-128-GCM first) in the server's order, and
+// ChaCha20 first for a client that lists it first. Throws std::runtime_error when OpenSSL
+// refuses the list.
+void set_server_suite_preference(ssl_ctx_st* ctx, std::string_view suites = kDefaultTls13Suites);
 
 class ServerContexts {
  public:

@@ -63,6 +63,7 @@ void expect_same_settings_except_data_dir(const Config& a, const Config& b) {
   EXPECT_EQ(a.c2s_compact_tls, b.c2s_compact_tls);
   EXPECT_EQ(a.scram_iterations, b.scram_iterations);
   EXPECT_EQ(a.threads, b.threads);
+  EXPECT_EQ(a.tls13_ciphersuites, b.tls13_ciphersuites);
   EXPECT_EQ(a.limits.max_stanza_bytes, b.limits.max_stanza_bytes);
   EXPECT_EQ(a.limits.unauthenticated_timeout, b.limits.unauthenticated_timeout);
   EXPECT_EQ(a.limits.max_auth_failures, b.limits.max_auth_failures);
@@ -145,6 +146,7 @@ TEST(ConfigFileTest, SampleAndReferenceDocumentEveryKey) {
                                "log_level",
                                "scram_iterations",
                                "threads",
+                               "tls13_ciphersuites",
                                "port",
                                "tls_port",
                                "require_tls",
@@ -552,6 +554,33 @@ TEST(ConfigErrorTest, UnknownLogLevelSuggestsOne) {
   EXPECT_TRUE(contains(e.what(), "did you mean \"warn\"?")) << e.what();
   const ConfigError e2 = error_for("log_level = \"debgu\"\n");
   EXPECT_TRUE(contains(e2.what(), "did you mean \"debug\"?")) << e2.what();
+}
+
+TEST(ConfigFileTest, Tls13CiphersuitesKeepsTheOrderGiven) {
+  EXPECT_EQ(Config().tls13_ciphersuites, kDefaultTls13Suites);
+  const Config config =
+      parse("tls13_ciphersuites = \"TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256\"\n");
+  EXPECT_EQ(config.tls13_ciphersuites, "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256");
+}
+
+TEST(ConfigErrorTest, Tls13CiphersuitesNamesOnlyKnownSuites) {
+  // OpenSSL skips a name it does not know; the file must not lose a suite to a typo unnoticed.
+  const ConfigError e =
+      error_for("\ntls13_ciphersuites = \"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA348\"\n");
+  EXPECT_EQ(e.line(), 2u);
+  EXPECT_TRUE(contains(e.what(),
+                       "names \"TLS_AES_256_GCM_SHA348\", which is not a TLS 1.3 "
+                       "cipher suite"))
+      << e.what();
+  EXPECT_TRUE(contains(e.what(), "did you mean \"TLS_AES_256_GCM_SHA384\"?")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "TLS_CHACHA20_POLY1305_SHA256")) << e.what();  // the list
+  for (const char* bad : {"\"\"", "\"TLS_AES_128_GCM_SHA256:\"", "\"ECDHE-RSA-AES128-GCM-SHA256\"",
+                          "\"TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384\"", "128"}) {
+    SCOPED_TRACE(bad);
+    const ConfigError b = error_for(std::string("tls13_ciphersuites = ") + bad + "\n");
+    EXPECT_EQ(b.line(), 1u);
+    EXPECT_TRUE(contains(b.what(), "tls13_ciphersuites")) << b.what();
+  }
 }
 
 TEST(ConfigErrorTest, BindMustBeAnIpAddress) {

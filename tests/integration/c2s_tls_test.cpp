@@ -281,13 +281,36 @@ TEST(C2sTlsTest, TheServerPrefersAes128GcmAndGivesChaChaToClientsThatPutItFirst)
     TlsOptions options;
     options.ciphersuites = c.offered;
     client.starttls(options);
-    EXPECT_EQ(SSL_CIPHER_get_name(SSL_get_current_cipher(client.ssl())), c.negotiated);
+    EXPECT_EQ(std::string(SSL_CIPHER_get_name(SSL_get_current_cipher(client.ssl()))), c.negotiated);
     const std::string jid = client.login("alice", "secret", "SCRAM-SHA-256", "desk");
     client.send("<message type='chat' to='" + jid + "'><body>" + c.negotiated +
                 "</body></message>");
     xml::Document got = read_until(client, [](xml::Element e) { return e.name() == "message"; });
     EXPECT_EQ(got.root().child("body").text(), c.negotiated) << server.output();
   }
+}
+
+// tls13_ciphersuites: the operator's order wins over the client's, and a suite left out is
+// refused even to a client that offers nothing else.
+TEST(C2sTlsTest, Tls13CiphersuitesSetsTheServersOrder) {
+  ServerProcess server({}, std::nullopt,
+                       "tls13_ciphersuites = \"TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256\"\n"
+                       "[[host]]\ndomain = \"localhost\"\n");
+  {
+    Client client(server.port());
+    client.open_stream();
+    TlsOptions options;
+    options.ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+    client.starttls(options);
+    EXPECT_EQ(std::string(SSL_CIPHER_get_name(SSL_get_current_cipher(client.ssl()))),
+              "TLS_AES_256_GCM_SHA384");
+  }
+  Client chacha_only(server.port());
+  chacha_only.open_stream();
+  TlsOptions options;
+  options.ciphersuites = "TLS_CHACHA20_POLY1305_SHA256";
+  options.max_version = TLS1_3_VERSION;
+  EXPECT_THROW(chacha_only.starttls(options), std::runtime_error);
 }
 
 }  // namespace
