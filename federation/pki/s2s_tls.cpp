@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/tls/openssl_util.hpp"
+#include "core/tls/server_contexts.hpp"
 
 namespace parley::federation::pki {
 
@@ -55,8 +56,14 @@ CtxPtr make_context(const core::Config& config, const core::VirtualHost& host, b
                       SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+  // tls13_ciphersuites: the server's order when receiving; the same suites, in that order, offered
+  // when connecting.
   if (server) {
-    SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+    core::tls::set_server_suite_preference(ctx.get(), config.tls13_ciphersuites);
+  } else if (SSL_CTX_set_ciphersuites(ctx.get(), config.tls13_ciphersuites.c_str()) != 1) {
+    throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
+  }
+  if (server) {
     SSL_CTX_set_num_tickets(ctx.get(), 0);
     // OpenSSL wants a session id context wherever client certificates are requested
     // (SSL_CTX_set_session_id_context(3)); with resumption off it never matters, but turning

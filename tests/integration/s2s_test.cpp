@@ -55,7 +55,7 @@ class S2sTest : public ::testing::Test {
   std::string config(const std::string& domain, const pki_test::PemFiles& files,
                      const std::string& ca, const std::string& s2s_keys = {},
                      const std::string& extra = {}) {
-    std::string c;
+    std::string c = domain == "a.test" ? top_keys_a_ : std::string();
     c += "[[host]]\ndomain = \"" + domain + "\"\ncertificate = \"" + files.certificate.string() +
          "\"\nkey = \"" + files.key.string() + "\"\n";
     c += "[s2s]\nport = " + std::to_string(kS2sPort) + "\ntls_port = false\nca_file = \"" + ca +
@@ -120,6 +120,8 @@ class S2sTest : public ::testing::Test {
     EXPECT_EQ(got.root().child("body", xml::ns::kClient).text(), "Hi back");
   }
 
+  // Top-level keys of a.test's configuration (before its tables).
+  std::string top_keys_a_;
   pki_test::TempDir dir_;
   pki_test::PemFiles evil_;
   std::unique_ptr<ServerProcess> a_;
@@ -138,6 +140,19 @@ TEST_F(S2sTest, CertificatesGiveSaslExternalAndABidirectionalStream) {
   EXPECT_EQ(b_->output().find("s2s-out"), std::string::npos) << "b.test opened a link of its own";
   EXPECT_EQ(a_->output().find("by dialback"), std::string::npos);
   EXPECT_EQ(a_->output().find("ready (dialback"), std::string::npos);
+}
+
+// tls13_ciphersuites also sets what a server offers when it connects: a.test offers AES-256-GCM
+// only, and b.test, which prefers AES-128-GCM, takes it.
+TEST_F(S2sTest, Tls13CiphersuitesAlsoSetsTheSuitesOffered) {
+  top_keys_a_ = "tls13_ciphersuites = \"TLS_AES_256_GCM_SHA384\"\n";
+  start(Trust::Ca);
+  exchange_messages();
+  EXPECT_NE(a_->output().find("TLS established (TLSv1.3, TLS_AES_256_GCM_SHA384)"),
+            std::string::npos);
+  EXPECT_EQ(a_->output().find("TLS_AES_128_GCM_SHA256"), std::string::npos);
+  EXPECT_NE(b_->output().find("TLS established (TLSv1.3, TLS_AES_256_GCM_SHA384)"),
+            std::string::npos);
 }
 
 TEST_F(S2sTest, UntrustedCertificatesFallBackToDialback) {
