@@ -10,6 +10,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace parley::load {
 namespace {
@@ -53,6 +54,16 @@ TEST_F(StampedSocketTest, ReadsCarryTheKernelArrivalTime) {
   client_.enable_stamps(ec);
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(client_.last_arrival_ns(), 0);
+  // The kernel turns receive timestamps on for the whole network stack through deferred work
+  // when the first socket asks (net_enable_timestamp()), and TCP passes no stamp for data that
+  // arrived before: while no other socket on the machine has timestamps on, the first bytes may
+  // come unstamped (one run in five here). Prime until a read carries a stamp.
+  for (int i = 0; i < 500 && client_.last_arrival_ns() == 0; ++i) {
+    asio::write(peer_, asio::buffer(std::string("p")));
+    ASSERT_EQ(read_once(1).data, "p");
+    if (client_.last_arrival_ns() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_NE(client_.last_arrival_ns(), 0) << "no read was ever stamped";
 
   const std::int64_t before_write = realtime_now_ns();
   asio::write(peer_, asio::buffer(std::string("first")));
