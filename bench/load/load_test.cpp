@@ -445,7 +445,7 @@ TEST(StallProbeTest, ParsesCpuLists) {
 TEST(StallProbeTest, RunsAndStopsOnARealCpu) {
   StallProbe probe;
   const std::vector<int> cpus{0};
-  probe.start(cpus, 1'000'000, 50'000'000);  // a 50 ms threshold: no stall on a sane machine
+  probe.start(cpus, 1.0, 50.0);  // a 50 ms threshold: no stall on a sane machine
   EXPECT_TRUE(probe.running());
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   probe.stop();

@@ -33,9 +33,8 @@ class LoginsRun {
     // The guest counts a stopped vCPU's time as the running task's: stalls while the server ran
     // are in its CPU time, so the report says how much stall time there was.
     if (!options_.stall_probe_cpus.empty()) {
-      probe_.start(options_.stall_probe_cpus,
-                   static_cast<std::int64_t>(options_.stall_period_ms * 1e6),
-                   static_cast<std::int64_t>(options_.stall_threshold_ms * 1e6));
+      probe_.start(options_.stall_probe_cpus, options_.stall_period_ms,
+                   options_.stall_threshold_ms);
     }
     const Fleet::FailureHandler on_failure = [this](std::size_t i, const std::string& what) {
       ++stream_failures_;

@@ -51,6 +51,8 @@ namespace parley::load {
 
 namespace {
 
+double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
 namespace ns = parley::xml::ns;
 
 enum class Phase { Connecting, Warmup, Measure, Drain };
@@ -110,9 +112,8 @@ class MessagesRun {
     measure_start_ns_ =
         std::chrono::duration_cast<std::chrono::nanoseconds>(before.at.time_since_epoch()).count();
     if (!options_.stall_probe_cpus.empty()) {
-      probe_.start(options_.stall_probe_cpus,
-                   static_cast<std::int64_t>(options_.stall_period_ms * 1e6),
-                   static_cast<std::int64_t>(options_.stall_threshold_ms * 1e6));
+      probe_.start(options_.stall_probe_cpus, options_.stall_period_ms,
+                   options_.stall_threshold_ms);
     }
     phase_ = Phase::Measure;
     co_await sleep_until(before.at + seconds(options_.seconds));
@@ -323,13 +324,12 @@ class MessagesRun {
   void add_stalls(Report& r) const {
     const std::vector<Stall> stalls = probe_.stalls();
     add_stall_rows(r, probe_, options_.stall_probe_cpus.size());
-    const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
     LatencySamples end_to_end;
     LatencySamples to_socket;
     for (const Logged& l : log_) {
-      const std::int64_t last =
-          l.sent_ns + (l.to_socket_ns >= 0 ? l.to_socket_ns : l.end_to_end_ns);
-      if (overlaps_stall(stalls, l.sent_ns, std::max(last, l.sent_ns + l.end_to_end_ns))) continue;
+      // Until the later of the two ends (the read normally follows the arrival).
+      const std::int64_t last = l.sent_ns + std::max(l.end_to_end_ns, l.to_socket_ns);
+      if (overlaps_stall(stalls, l.sent_ns, last)) continue;
       end_to_end.add(l.end_to_end_ns);
       if (l.to_socket_ns >= 0) to_socket.add(l.to_socket_ns);
     }
@@ -357,7 +357,6 @@ class MessagesRun {
       progress("cannot write --latency-log " + options_.latency_log);
       return;
     }
-    const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
     std::fprintf(f, "# measurement started at %lld ns of the steady clock (CLOCK_MONOTONIC)\n",
                  static_cast<long long>(measure_start_ns_));
     for (const Stall& st : probe_.stalls()) {
@@ -377,7 +376,6 @@ class MessagesRun {
     const Interval in = interval(before, after);
     const LatencySummary lat = latencies_.summary();
     const std::uint64_t lost = lost_;
-    const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
     const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
     Outcome out{Report("messages"), {}};
     Report& r = out.report;

@@ -83,8 +83,9 @@ std::vector<int> parse_cpu_list(const std::string& text) {
   return cpus;
 }
 
-void StallProbe::start(std::span<const int> cpus, std::int64_t period_ns,
-                       std::int64_t threshold_ns) {
+void StallProbe::start(std::span<const int> cpus, double period_ms, double threshold_ms) {
+  const auto period_ns = static_cast<std::int64_t>(period_ms * 1e6);
+  const auto threshold_ns = static_cast<std::int64_t>(threshold_ms * 1e6);
   stop();
   stop_ = false;
   realtime_ok_ = true;

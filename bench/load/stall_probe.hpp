@@ -57,7 +57,8 @@ class StallProbe {
 
   // Starts one thread per CPU. `realtime` says afterwards whether every thread got SCHED_FIFO;
   // without it a busy task on the same CPU can delay the probe too, and stalls are overcounted.
-  void start(std::span<const int> cpus, std::int64_t period_ns, std::int64_t threshold_ns);
+  // `period_ms` each probe sleeps, `threshold_ms` of lateness that counts as a stall.
+  void start(std::span<const int> cpus, double period_ms, double threshold_ms);
   // Stops and joins the threads; idempotent.
   void stop();
   bool realtime() const { return realtime_ok_.load(); }

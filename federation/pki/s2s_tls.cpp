@@ -60,10 +60,6 @@ CtxPtr make_context(const core::Config& config, const core::VirtualHost& host, b
   // when connecting.
   if (server) {
     core::tls::set_server_suite_preference(ctx.get(), config.tls13_ciphersuites);
-  } else if (SSL_CTX_set_ciphersuites(ctx.get(), config.tls13_ciphersuites.c_str()) != 1) {
-    throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
-  }
-  if (server) {
     SSL_CTX_set_num_tickets(ctx.get(), 0);
     // OpenSSL wants a session id context wherever client certificates are requested
     // (SSL_CTX_set_session_id_context(3)); with resumption off it never matters, but turning
@@ -73,6 +69,8 @@ CtxPtr make_context(const core::Config& config, const core::VirtualHost& host, b
         1) {
       throw std::runtime_error("cannot set the TLS session context: " + openssl_reason());
     }
+  } else if (SSL_CTX_set_ciphersuites(ctx.get(), config.tls13_ciphersuites.c_str()) != 1) {
+    throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
   }
   // SSL_VERIFY_PEER on a server sends a CertificateRequest (XEP-0178 §3: the receiving server asks
   // for the initiating server's certificate); without FAIL_IF_NO_PEER_CERT a peer without one goes
