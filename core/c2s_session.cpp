@@ -9,8 +9,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
@@ -46,10 +46,10 @@ constexpr std::string_view kStreamPrefix = "stream";
 const xml::WriteContext kWriteContext{xml::ns::kClient, kStreamPrefix, false};
 
 // Protocol namespaces the session speaks (RFC 6120 ones are in xml/namespaces.hpp).
-constexpr std::string_view kRegister = "jabber:iq:register";                        // XEP-0077
+constexpr std::string_view kRegister = "jabber:iq:register";  // XEP-0077
 constexpr std::string_view kRegisterFeature = "http://jabber.org/features/iq-register";
 constexpr std::string_view kSaslChannelBinding = "urn:xmpp:sasl-cb:0";  // XEP-0440
-constexpr std::string_view kCaps = "http://jabber.org/protocol/caps";     // XEP-0115
+constexpr std::string_view kCaps = "http://jabber.org/protocol/caps";   // XEP-0115
 constexpr std::string_view kCapsNode = "https://parley.chat";
 
 xml::ParserOptions c2s_parser_options(const Config& config) {
@@ -140,9 +140,6 @@ C2sSession::C2sSession(tcp::socket socket, const C2sContext& context, std::uint6
       tls_contexts_(context.state->c2s_tls),
       config_(context.state->config),
       wake_writer_(socket_.get_executor(), asio::steady_timer::time_point::max()),
-      flushed_(socket_.get_executor(), asio::steady_timer::time_point::max()),
-      close_deadline_(socket_.get_executor()),
-      auth_deadline_(socket_.get_executor()),
       context_(context),
       state_ref_(*context.state),
       number_(number),
@@ -212,8 +209,9 @@ void C2sSession::start() {
 void C2sSession::arm_auth_timeout() {
   // RFC 6120 §4.9.3.4: a connection that does not authenticate and bind a resource in time is
   // closed (an authenticated but unbound stream must not idle for ever either).
-  auth_deadline_.expires_after(config_->limits.unauthenticated_timeout);
-  auth_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+  asio::steady_timer& deadline = make_timer(auth_deadline_);
+  deadline.expires_after(config_->limits.unauthenticated_timeout);
+  deadline.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->bound_) return;
     self->stream_error(xml::StreamError::ConnectionTimeout, self->authenticated_user_.empty()
@@ -288,7 +286,7 @@ asio::awaitable<void> C2sSession::write_loop() {
   for (;;) {
     if (state_ == State::Closed) co_return;
     if (queued_.empty()) {
-      flushed_.cancel();
+      cancel(flushed_);
       if (state_ == State::Closing) break;
       co_await wake_writer_.async_wait(kUseTuple);  // cancelled by send() and begin_close()
       continue;
@@ -339,9 +337,20 @@ asio::awaitable<void> C2sSession::write_loop() {
 
 asio::awaitable<void> C2sSession::flush() {
   while ((!queued_.empty() || write_in_flight_) && state_ != State::Closed) {
-    flushed_.expires_at(asio::steady_timer::time_point::max());
-    co_await flushed_.async_wait(kUseTuple);
+    asio::steady_timer& flushed = make_timer(flushed_);
+    flushed.expires_at(asio::steady_timer::time_point::max());
+    co_await flushed.async_wait(kUseTuple);
   }
+  flushed_.reset();
+}
+
+asio::steady_timer& C2sSession::make_timer(std::unique_ptr<asio::steady_timer>& timer) {
+  if (!timer) timer = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  return *timer;
+}
+
+void C2sSession::cancel(const std::unique_ptr<asio::steady_timer>& timer) {
+  if (timer) timer->cancel();
 }
 
 // RFC 6120 §5.4.3.3 (STARTTLS) and XEP-0368 (direct TLS): the TLS handshake, as the server.
@@ -350,9 +359,8 @@ asio::awaitable<bool> C2sSession::start_tls() {
     close_socket();
     co_return false;
   }
-  tls_ = std::make_unique<tls::TlsSocket>(
-      socket_, tls_contexts_->default_context().native_handle(), tls::TlsSocket::Role::Server,
-      config_->c2s_compact_tls);
+  tls_ = std::make_unique<tls::TlsSocket>(socket_, tls_contexts_->default_context().native_handle(),
+                                          tls::TlsSocket::Role::Server, config_->c2s_compact_tls);
   // STARTTLS: present the certificate of the domain the stream is for (SNI may still switch it).
   if (!domain_.empty()) tls_contexts_->select(tls_->native_handle(), domain_);
   handshaking_ = true;
@@ -364,7 +372,8 @@ asio::awaitable<bool> C2sSession::start_tls() {
     co_return false;
   }
   if (state_ == State::Closed) co_return false;
-  bindings_ = sasl::channel_bindings(tls_->native_handle());
+  bindings_ =
+      std::make_unique<sasl::ChannelBindings>(sasl::channel_bindings(tls_->native_handle()));
   // Strings OpenSSL keeps for the whole process, so they outlive the connection.
   const char* version = SSL_get_version(tls_->native_handle());
   const char* cipher = SSL_get_cipher_name(tls_->native_handle());
@@ -477,7 +486,7 @@ std::vector<std::string> C2sSession::offered_mechanisms() const {
   std::vector<std::string> out;
   if (!tls_active() && config_->c2s_require_tls) return out;
   // Strongest first. -PLUS only when this connection has channel-binding data (RFC 5802 §6).
-  if (tls_active() && bindings_.any()) {
+  if (tls_active() && bindings_ && bindings_->any()) {
     out.push_back(sasl::scram_mechanism_name(sasl::kSha256, true));
     out.push_back(sasl::scram_mechanism_name(sasl::kSha1, true));
   }
@@ -501,9 +510,9 @@ void C2sSession::send_features() {
       xml::Element list = root.append_child("mechanisms", xml::ns::kSasl);
       for (const auto& m : mechanisms) list.append_child("mechanism").append_text(m);
       // XEP-0440: which channel-binding types -PLUS can use here.
-      if (tls_active() && bindings_.any()) {
+      if (tls_active() && bindings_ && bindings_->any()) {
         xml::Element cb = root.append_child("sasl-channel-binding", kSaslChannelBinding);
-        for (auto type : bindings_.types())
+        for (auto type : bindings_->types())
           cb.append_child("channel-binding").set_attr("type", type);
       }
     }
@@ -635,7 +644,7 @@ asio::awaitable<void> C2sSession::handle_auth(xml::Element auth) {
   options.hash_name = std::string(scram->hash_name);
   scram_hash_ = options.hash_name;
   options.plus = scram->plus;
-  if (tls_active()) options.bindings = bindings_;
+  if (tls_active() && bindings_) options.bindings = *bindings_;
   options.unknown_user_secret = state_ref_.scram_secret;
   options.unknown_user_iterations = config_->scram_iterations;
   options.domain = domain_;
@@ -765,6 +774,7 @@ void C2sSession::sasl_success(std::string_view username, std::string_view additi
   state_ref_.auth_throttle.on_success(peer_address_);
   authenticated_user_ = username;
   scram_.reset();
+  bindings_.reset();  // no SASL exchange can follow on this connection
   send(sasl_element("success", additional_data).root());
   state_ref_.log->info("c2s#{} {} authenticated as {}@{} ({})", number_, peer_, authenticated_user_,
                        domain_, mechanism_);
@@ -1041,7 +1051,7 @@ asio::awaitable<C2sSession::BindOutcome> C2sSession::bind_at_core(Jid full, std:
       self->end_session();  // closed while the core bound it: unbind again
       return;
     }
-    self->auth_deadline_.cancel();
+    self->auth_deadline_.reset();  // destroying it cancels the wait
     self->send(std::move(result));
   });
   state_ref_.log->info("c2s#{} {} bound {}", number_, peer_, jid_->full());
@@ -1211,8 +1221,9 @@ void C2sSession::begin_close() {
   if (state_ == State::Closing || state_ == State::Closed) return;
   state_ = State::Closing;
   end_session();
-  close_deadline_.expires_after(kCloseTimeout);
-  close_deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+  asio::steady_timer& deadline = make_timer(close_deadline_);
+  deadline.expires_after(kCloseTimeout);
+  deadline.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->close_socket();
   });
   wake_writer_.cancel();
@@ -1236,9 +1247,9 @@ void C2sSession::close_socket() {
   boost::system::error_code ignored;
   socket_.close(ignored);
   wake_writer_.cancel();
-  flushed_.cancel();
-  close_deadline_.cancel();
-  auth_deadline_.cancel();
+  cancel(flushed_);
+  cancel(close_deadline_);
+  cancel(auth_deadline_);
   queued_.clear();
   state_ref_.log->info("c2s#{} connection to {} closed", number_, peer_);
   if (context_.on_closed) context_.on_closed(number_);

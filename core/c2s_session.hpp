@@ -39,9 +39,9 @@
 #include <vector>
 
 #include "core/jid.hpp"
-#include "core/stanza.hpp"
 #include "core/sasl/channel_binding.hpp"
 #include "core/sasl/sasl_error.hpp"
+#include "core/stanza.hpp"
 #include "core/stanza_error.hpp"
 #include "xml/stream_error.hpp"
 #include "xml/stream_parser.hpp"
@@ -56,7 +56,7 @@ class ScramServer;
 namespace tls {
 class ServerContexts;
 class TlsSocket;
-}
+}  // namespace tls
 
 // What every c2s session of one listener shares. Owned by the listener, outlives its sessions.
 struct C2sContext {
@@ -216,9 +216,14 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   std::shared_ptr<tls::ServerContexts> tls_contexts_;  // the set this connection started with
   std::shared_ptr<const Config> config_;               // likewise
   boost::asio::steady_timer wake_writer_;  // expires never; cancelled to wake write_loop
-  boost::asio::steady_timer flushed_;      // cancelled by write_loop when the queue drains
-  boost::asio::steady_timer close_deadline_;
-  boost::asio::steady_timer auth_deadline_;  // connection-timeout before authentication
+  // The timers below exist only while they are needed (120 bytes each, and an idle bound session
+  // needs none of them): `timer` made on the session's executor if it is not there yet.
+  boost::asio::steady_timer& make_timer(std::unique_ptr<boost::asio::steady_timer>& timer);
+  static void cancel(const std::unique_ptr<boost::asio::steady_timer>& timer);
+  std::unique_ptr<boost::asio::steady_timer> flushed_;  // cancelled by write_loop when drained
+  std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // while closing
+  // connection-timeout before binding; freed once bound
+  std::unique_ptr<boost::asio::steady_timer> auth_deadline_;
   const C2sContext& context_;
   ServerState& state_ref_;
   const std::uint64_t number_;
@@ -227,7 +232,7 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   xml::StreamParser parser_;
   // Written on the session's thread; the core thread reads it (is_open()).
   std::atomic<State> state_ = State::AwaitingHeader;
-  const bool on_core_;  // the session's executor is the core thread's
+  const bool on_core_;      // the session's executor is the core thread's
   std::size_t thread_ = 0;  // its index in ServerState::session_executors
   bool header_sent_ = false;
   bool read_done_ = false;
@@ -237,8 +242,10 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   std::string writing_;  // bytes of the write in flight
   std::size_t discarded_ = 0;
 
-  std::string domain_;                        // the served domain this stream is for
-  sasl::ChannelBindings bindings_;            // of the TLS connection, once established
+  std::string domain_;  // the served domain this stream is for
+  // Of the TLS connection, once established; freed when SASL has succeeded (nothing needs them
+  // after that).
+  std::unique_ptr<sasl::ChannelBindings> bindings_;
   std::unique_ptr<sasl::ScramServer> scram_;  // SCRAM exchange under way
   std::string scram_hash_;                    // "SHA-1", "SHA-256"
   bool scram_awaiting_first_ = false;         // <auth/> had no initial response
@@ -253,11 +260,11 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   // Once bound. Written on the core thread before the session is in the registry; the session's
   // own thread reads it once bound_ is set (by a job the core posted after writing it).
   std::optional<Jid> jid_;
-  bool bound_ = false;                // the session's thread has seen the bind through
+  bool bound_ = false;  // the session's thread has seen the bind through
   Host* host_ = nullptr;
   SessionPresence presence_;
-  bool ended_ = false;                // Closed event fired, unbound
-  double rate_tokens_ = 0;            // stanza rate limit (token bucket)
+  bool ended_ = false;      // Closed event fired, unbound
+  double rate_tokens_ = 0;  // stanza rate limit (token bucket)
   std::chrono::steady_clock::time_point rate_updated_{};
   bool session_established_ = false;  // RFC 3921 <session/>
 };
