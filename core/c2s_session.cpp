@@ -139,7 +139,6 @@ C2sSession::C2sSession(tcp::socket socket, const C2sContext& context, std::uint6
     : socket_(std::move(socket)),
       tls_contexts_(context.state->c2s_tls),
       config_(context.state->config),
-      wake_writer_(socket_.get_executor(), asio::steady_timer::time_point::max()),
       context_(context),
       state_ref_(*context.state),
       number_(number),
@@ -184,26 +183,64 @@ void C2sSession::from_core(F f) {
   }
 }
 
+// A session's failure must never reach io_context::run(): log it and drop this connection only.
+void C2sSession::on_loop_done(const std::shared_ptr<C2sSession>& self, std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    self->state_ref_.log->error("c2s#{} {}: internal error: {}", self->number_, self->peer_,
+                                e.what());
+  }
+  self->close_socket();
+}
+
 void C2sSession::start() {
   auto self = shared_from_this();
-  // A session's failure must never reach io_context::run(): log it and drop this connection only.
-  auto on_done = [self](std::exception_ptr error) {
-    if (!error) return;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      self->state_ref_.log->error("c2s#{} {}: internal error: {}", self->number_, self->peer_,
-                                  e.what());
-    }
-    self->close_socket();
-  };
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);  // read_some() reads only what is there
   arm_auth_timeout();
   asio::co_spawn(
-      socket_.get_executor(), [self] { return self->read_loop(); }, on_done);
+      socket_.get_executor(), [self] { return self->read_loop(); },
+      [self](std::exception_ptr error) { on_loop_done(self, std::move(error)); });
+}
+
+void C2sSession::start_writer() {
+  if (writer_running_ || write_done_ || state_ == State::Closed) return;
+  writer_running_ = true;
+  // Posted, so that the writer runs after the handlers already queued (the other reads of this
+  // turn), and one write carries everything they queued for this client.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_queued(); });
+}
+
+void C2sSession::write_queued() {
+  if (state_ == State::Closed) {
+    writer_running_ = false;
+    return;
+  }
+  if (!queued_.empty() && tls_ != nullptr) {
+    boost::system::error_code ec;
+    const auto result = tls_->try_write(queued_, ec);
+    if (result == tls::TlsSocket::TryWrite::Failed) {
+      state_ref_.log->info("c2s#{} {}: write failed: {}", number_, peer_, ec.message());
+      close_socket();
+      return;
+    }
+    if (result != tls::TlsSocket::TryWrite::Unable) {
+      std::string().swap(queued_);  // sent, or kept by tls_: an idle connection holds no buffer
+      if (result == tls::TlsSocket::TryWrite::Sent && state_ != State::Closing) {
+        cancel(flushed_);
+        writer_running_ = false;
+        return;
+      }
+    }
+  }
+  // The rest (a socket that took only part, a connection without compacted TLS, closing) needs
+  // to wait: write_loop.
+  auto self = shared_from_this();
   asio::co_spawn(
-      socket_.get_executor(), [self] { return self->write_loop(); }, on_done);
+      socket_.get_executor(), [self] { return self->write_loop(); },
+      [self](std::exception_ptr error) { on_loop_done(self, std::move(error)); });
 }
 
 void C2sSession::arm_auth_timeout() {
@@ -284,12 +321,16 @@ asio::awaitable<void> C2sSession::read_loop() {
 
 asio::awaitable<void> C2sSession::write_loop() {
   for (;;) {
-    if (state_ == State::Closed) co_return;
-    if (queued_.empty()) {
+    if (state_ == State::Closed) {
+      writer_running_ = false;
+      co_return;
+    }
+    if (queued_.empty() && !(tls_ && tls_->has_unsent())) {
       cancel(flushed_);
       if (state_ == State::Closing) break;
-      co_await wake_writer_.async_wait(kUseTuple);  // cancelled by send() and begin_close()
-      continue;
+      // Nothing to send: the loop ends, and the next send() starts another.
+      writer_running_ = false;
+      co_return;
     }
     writing_.clear();
     std::swap(writing_, queued_);
@@ -336,7 +377,8 @@ asio::awaitable<void> C2sSession::write_loop() {
 }
 
 asio::awaitable<void> C2sSession::flush() {
-  while ((!queued_.empty() || write_in_flight_) && state_ != State::Closed) {
+  while ((!queued_.empty() || write_in_flight_ || (tls_ && tls_->has_unsent())) &&
+         state_ != State::Closed) {
     asio::steady_timer& flushed = make_timer(flushed_);
     flushed.expires_at(asio::steady_timer::time_point::max());
     co_await flushed.async_wait(kUseTuple);
@@ -1214,7 +1256,7 @@ void C2sSession::send(std::string bytes) {
     return;
   }
   queued_ += bytes;
-  wake_writer_.cancel();
+  start_writer();
 }
 
 void C2sSession::begin_close() {
@@ -1226,7 +1268,7 @@ void C2sSession::begin_close() {
   deadline.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->close_socket();
   });
-  wake_writer_.cancel();
+  start_writer();  // it sends what is queued, then closes
 }
 
 void C2sSession::end_session() {
@@ -1246,7 +1288,6 @@ void C2sSession::close_socket() {
   state_ = State::Closed;
   boost::system::error_code ignored;
   socket_.close(ignored);
-  wake_writer_.cancel();
   cancel(flushed_);
   cancel(close_deadline_);
   cancel(auth_deadline_);

@@ -152,7 +152,17 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   // Waits for and reads the next bytes into scratch(), through TLS once it is on.
   boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some();
   boost::asio::awaitable<void> read_loop();
+  // Sends what is queued (and what tls_ kept) until nothing is, and then ends, so that an idle
+  // session has no writer waiting; when the stream is closing, it then closes the connection.
+  // One writer at a time (writer_running_).
   boost::asio::awaitable<void> write_loop();
+  // Starts the writer unless it is running or the connection is done writing: write_queued(),
+  // posted.
+  void start_writer();
+  // Sends what is queued at once if the socket takes it (compacted TLS: no coroutine, nothing to
+  // wait for); otherwise, and to close, starts write_loop.
+  void write_queued();
+  static void on_loop_done(const std::shared_ptr<C2sSession>& self, std::exception_ptr error);
   boost::asio::awaitable<void> process_events();
   boost::asio::awaitable<void> handle_element(xml::Document document);
   boost::asio::awaitable<bool> start_tls();
@@ -215,7 +225,6 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   std::unique_ptr<tls::TlsSocket> tls_;
   std::shared_ptr<tls::ServerContexts> tls_contexts_;  // the set this connection started with
   std::shared_ptr<const Config> config_;               // likewise
-  boost::asio::steady_timer wake_writer_;  // expires never; cancelled to wake write_loop
   // The timers below exist only while they are needed (120 bytes each, and an idle bound session
   // needs none of them): `timer` made on the session's executor if it is not there yet.
   boost::asio::steady_timer& make_timer(std::unique_ptr<boost::asio::steady_timer>& timer);
@@ -238,8 +247,9 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   bool read_done_ = false;
   bool write_done_ = false;
   bool write_in_flight_ = false;
-  std::string queued_;   // bytes waiting for write_loop
-  std::string writing_;  // bytes of the write in flight
+  bool writer_running_ = false;  // write_loop is under way
+  std::string queued_;           // bytes waiting for write_loop
+  std::string writing_;          // bytes of the write in flight
   std::size_t discarded_ = 0;
 
   std::string domain_;  // the served domain this stream is for

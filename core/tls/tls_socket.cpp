@@ -479,14 +479,11 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsSocket::read_records(char
   }
 }
 
-asio::awaitable<error_code> TlsSocket::send_sealed(std::string_view sealed) {
-  std::string_view rest = sealed;
-  bool kept = false;  // rest is in unsent_
-  error_code error;
+bool TlsSocket::send_now(std::string_view& rest, error_code& error) {
   while (!rest.empty()) {
     if (!socket_.is_open()) {
       error = asio::error::operation_aborted;
-      break;
+      return false;
     }
     const ssize_t n = ::send(socket_.native_handle(), rest.data(), rest.size(), MSG_NOSIGNAL);
     if (n >= 0) {
@@ -494,40 +491,99 @@ asio::awaitable<error_code> TlsSocket::send_sealed(std::string_view sealed) {
       continue;
     }
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      error = error_code(errno, boost::system::system_category());
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+    error = error_code(errno, boost::system::system_category());
+    return false;
+  }
+  return true;
+}
+
+asio::awaitable<error_code> TlsSocket::send_unsent() {
+  while (!unsent_.empty()) {
+    std::string_view rest = unsent_;
+    error_code error;
+    // On a failure unsent_ keeps what did not go out: the socket may hold half a record, so no
+    // alert may follow (fail_records()).
+    if (!send_now(rest, error)) co_return error;
+    if (rest.empty()) {
+      std::string().swap(unsent_);
       break;
     }
-    if (!kept) {
-      unsent_.assign(rest);  // `sealed` may be the thread's buffer, which others use meanwhile
-      rest = unsent_;
-      kept = true;
-    }
+    unsent_.erase(0, unsent_.size() - rest.size());
     error = co_await wait(Step::WantWrite, false);
-    if (error) break;
+    if (error) co_return error;
   }
-  if (kept) std::string().swap(unsent_);
-  co_return error;
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> TlsSocket::send_sealed(std::string_view sealed) {
+  std::string_view rest = sealed;
+  error_code error;
+  if (!send_now(rest, error)) co_return error;
+  if (rest.empty()) co_return error_code{};
+  unsent_.assign(rest);  // `sealed` may be the thread's buffer, which others use meanwhile
+  co_return co_await send_unsent();
+}
+
+std::string& TlsSocket::sealing_buffer() {
+  thread_local std::string sealed;
+  sealed.clear();
+  return sealed;
+}
+
+void TlsSocket::trim_sealing_buffer() {
+  constexpr std::size_t kKeptCapacity = 256 * 1024;
+  std::string& sealed = sealing_buffer();
+  if (sealed.capacity() > kKeptCapacity) std::string().swap(sealed);
+}
+
+TlsSocket::TryWrite TlsSocket::try_write(std::string_view bytes, error_code& error) {
+  if (!records_ || !unsent_.empty()) return TryWrite::Unable;
+  if (failed_) {
+    error = asio::error::broken_pipe;
+    return TryWrite::Failed;
+  }
+  if (bytes.empty()) return TryWrite::Sent;
+  std::string& sealed = sealing_buffer();
+  if (!records_->seal(Tls13Records::kApplicationData, bytes, sealed)) {
+    failed_ = true;
+    error = asio::error::no_memory;
+    return TryWrite::Failed;
+  }
+  std::string_view rest = sealed;
+  const bool sent = send_now(rest, error);
+  if (!rest.empty()) unsent_.assign(rest);
+  trim_sealing_buffer();
+  if (!sent) return TryWrite::Failed;
+  return unsent_.empty() ? TryWrite::Sent : TryWrite::Kept;
 }
 
 asio::awaitable<error_code> TlsSocket::write_records(std::string_view bytes) {
   if (failed_) co_return asio::error::broken_pipe;
+  // What an earlier try_write() left goes first, before the thread's buffer is used for more.
+  if (!unsent_.empty()) {
+    const error_code sent = co_await send_unsent();
+    if (sent) co_return sent;
+  }
+  if (bytes.empty()) co_return error_code{};
   // The whole write as records in one buffer of the thread, then one send(2) where OpenSSL makes
   // one per record.
-  thread_local std::string sealed;
-  sealed.clear();
+  std::string& sealed = sealing_buffer();
   if (!records_->seal(Tls13Records::kApplicationData, bytes, sealed)) {
     failed_ = true;
     co_return asio::error::no_memory;
   }
   const error_code error = co_await send_sealed(sealed);
-  constexpr std::size_t kKeptCapacity = 256 * 1024;
-  if (sealed.capacity() > kKeptCapacity) std::string().swap(sealed);
+  trim_sealing_buffer();
   co_return error;
 }
 
 asio::awaitable<error_code> TlsSocket::shutdown_records() {
   if (failed_) co_return asio::error::broken_pipe;
+  if (!unsent_.empty()) {  // what try_write() left goes before the close_notify
+    const error_code sent = co_await send_unsent();
+    if (sent) co_return sent;
+  }
   // RFC 8446 §6.1: our close_notify, then the peer's (the reader has stopped: this reads).
   std::string record;
   if (!records_->seal_alert(Tls13Records::kCloseNotify, record)) {

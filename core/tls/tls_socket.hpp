@@ -10,7 +10,9 @@
 // here). Asio's reads are speculative, and a read that found the socket drained queues the next
 // one without a system call until the next readiness edge, where waiting for readability
 // (async_wait) costs an epoll_ctl every time and then a read that finds nothing. Writes: send(2)
-// with MSG_NOSIGNAL, and async_wait for writability when the socket's buffer is full.
+// with MSG_NOSIGNAL, and async_wait for writability when the socket's buffer is full. Once
+// compacted, try_write() sends without a coroutine and keeps what the socket did not take for the
+// next write().
 //
 // One reader and one writer may be under way at once (the session's read and write loops): a
 // write that needs to read (renegotiation) waits for readability and leaves the reading to the
@@ -83,8 +85,17 @@ class TlsSocket {
   // one, operation_aborted when the socket was closed or cancelled.
   boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(
       char* data, std::size_t size);
-  // All of `bytes`, which must stay valid and unchanged until this completes.
+  // All of `bytes`, which must stay valid and unchanged until this completes. First, whatever an
+  // earlier try_write() kept (so write({}) just finishes that).
   boost::asio::awaitable<boost::system::error_code> write(std::string_view bytes);
+  // Writes `bytes` without waiting, once compacted: seals them and sends what the socket takes
+  // now. Sent: all of it went. Kept: the socket took part; the rest is kept here, and a write()
+  // (of more bytes, or none) must follow to send it. Unable: not compacted, or bytes kept from an
+  // earlier try are still unsent; nothing was done (use write()). Failed: `error` says why.
+  // Not while a write() is under way.
+  enum class TryWrite { Sent, Kept, Unable, Failed };
+  TryWrite try_write(std::string_view bytes, boost::system::error_code& error);
+  bool has_unsent() const { return !unsent_.empty(); }
   // Sends close_notify and waits for the peer's (RFC 8446 §6.1); bound it by closing the socket.
   boost::asio::awaitable<boost::system::error_code> shutdown();
 
@@ -105,8 +116,16 @@ class TlsSocket {
   boost::asio::awaitable<boost::system::error_code> write_records(std::string_view bytes);
   boost::asio::awaitable<boost::system::error_code> shutdown_records();
   // Sends `sealed` (and waits for writability as needed): the bytes not sent at once are kept in
-  // unsent_ meanwhile, so that `sealed` may be the thread's buffer.
+  // unsent_ meanwhile, so that `sealed` may be the thread's buffer. unsent_ must be empty.
   boost::asio::awaitable<boost::system::error_code> send_sealed(std::string_view sealed);
+  // Sends unsent_, waiting for writability as needed; empties it once all went.
+  boost::asio::awaitable<boost::system::error_code> send_unsent();
+  // Sends as much of `rest` as the socket takes now, and drops that from `rest`. False (and
+  // `error`) on a failure.
+  bool send_now(std::string_view& rest, boost::system::error_code& error);
+  // The thread's buffer that writes are sealed into (emptied), and its trim after a large write.
+  static std::string& sealing_buffer();
+  static void trim_sealing_buffer();
   // A fatal alert, if the stream is at a record boundary and the socket takes it now; then the
   // error for `reason` (OpenSSL's SSL_R_*).
   boost::system::error_code fail_records(std::uint8_t alert, int reason);

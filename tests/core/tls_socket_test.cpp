@@ -94,6 +94,31 @@ class TlsSocketTest : public ::testing::Test {
     shutdown_error_ = co_await tls_->shutdown();
   }
 
+  // The server tries a write without waiting, of `size` bytes (try_result_), then finishes with
+  // write() of `then` (which must send what the try kept first) and shuts down.
+  asio::awaitable<void> try_write_then(std::size_t size, std::string then) {
+    const bool established = co_await accept_tls();
+    if (!established) co_return;
+    const std::string bytes = pattern(size);
+    error_code tried;
+    try_result_ = tls_->try_write(bytes, tried);
+    try_error_ = tried;
+    kept_after_try_ = tls_->has_unsent();
+    if (!then.empty() || kept_after_try_) write_error_ = co_await tls_->write(then);
+    shutdown_error_ = co_await tls_->shutdown();
+  }
+
+  // try_write() of `size` bytes, then shutdown() at once: the close_notify must follow the rest.
+  asio::awaitable<void> try_write_then_shutdown(std::size_t size) {
+    const bool established = co_await accept_tls();
+    if (!established) co_return;
+    const std::string bytes = pattern(size);
+    error_code tried;
+    try_result_ = tls_->try_write(bytes, tried);
+    kept_after_try_ = tls_->has_unsent();
+    shutdown_error_ = co_await tls_->shutdown();
+  }
+
   // A session's write loop shuts TLS down (which reads) after cancelling its reader; a read that
   // had completed before the cancel still resumes inside TlsSocket. The second reader must give
   // way instead of sharing the buffers (under ASan this would be a use after free).
@@ -140,6 +165,15 @@ class TlsSocketTest : public ::testing::Test {
     return ssl;
   }
 
+  // A client read that gets nothing for 10 s fails instead of waiting for ever (a server that
+  // broke the stream may never send what the client waits for).
+  void limit_client_reads() {
+    const timeval limit{10, 0};
+    ASSERT_EQ(
+        setsockopt(client_socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit),
+        0);
+  }
+
   static void write_all(SSL* ssl, const std::string& bytes) {
     EXPECT_EQ(SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())),
               static_cast<int>(bytes.size()));
@@ -168,6 +202,9 @@ class TlsSocketTest : public ::testing::Test {
   error_code write_error_;
   error_code shutdown_error_;
   bool compacted_ = false;
+  TlsSocket::TryWrite try_result_ = TlsSocket::TryWrite::Failed;
+  error_code try_error_;
+  bool kept_after_try_ = false;
 };
 
 class TlsSocketSuiteTest : public TlsSocketTest,
@@ -213,6 +250,74 @@ TEST_F(TlsSocketTest, AWriteLargerThanTheSocketTakesWaitsForTheSlowReader) {
   EXPECT_TRUE(compacted_);
   EXPECT_FALSE(write_error_) << write_error_.message();
   EXPECT_FALSE(shutdown_error_) << shutdown_error_.message();
+}
+
+TEST_F(TlsSocketTest, TryWriteSendsWhatTheSocketTakesAtOnce) {
+  run(try_write_then(200, ""), [&] {
+    SslPtr ssl = connect();
+    EXPECT_EQ(read_exactly(ssl.get(), 200), pattern(200));
+    char byte = 0;
+    EXPECT_EQ(SSL_read(ssl.get(), &byte, 1), 0);  // the close_notify, right after
+    EXPECT_EQ(SSL_shutdown(ssl.get()), 1);
+  });
+  EXPECT_TRUE(compacted_);
+  EXPECT_EQ(try_result_, TlsSocket::TryWrite::Sent);
+  EXPECT_FALSE(try_error_) << try_error_.message();
+  EXPECT_FALSE(kept_after_try_);
+  EXPECT_FALSE(shutdown_error_) << shutdown_error_.message();
+}
+
+TEST_F(TlsSocketTest, WhatTryWriteKeepsGoesOutBeforeTheNextWrite) {
+  constexpr std::size_t kSize = 8 * 1024 * 1024;  // more than the socket takes at once
+  run(try_write_then(kSize, "<after/>"), [&] {
+    SslPtr ssl = connect();
+    limit_client_reads();
+    std::this_thread::sleep_for(200ms);  // the server's try fills the socket meanwhile
+    const std::string received = read_exactly(ssl.get(), kSize + 8);
+    // Not EXPECT_EQ: a failure would print 8 MiB.
+    EXPECT_TRUE(received == pattern(kSize) + "<after/>")
+        << received.size() << " bytes, ending "
+        << received.substr(received.size() > 16 ? received.size() - 16 : 0);
+    char byte = 0;
+    EXPECT_EQ(SSL_read(ssl.get(), &byte, 1), 0);
+    EXPECT_EQ(SSL_shutdown(ssl.get()), 1);
+  });
+  EXPECT_TRUE(compacted_);
+  EXPECT_EQ(try_result_, TlsSocket::TryWrite::Kept);
+  EXPECT_TRUE(kept_after_try_);
+  EXPECT_FALSE(write_error_) << write_error_.message();
+  EXPECT_FALSE(shutdown_error_) << shutdown_error_.message();
+  EXPECT_FALSE(tls_->has_unsent());
+}
+
+TEST_F(TlsSocketTest, WhatTryWriteKeepsGoesOutBeforeTheCloseNotify) {
+  constexpr std::size_t kSize = 8 * 1024 * 1024;
+  run(try_write_then_shutdown(kSize), [&] {
+    SslPtr ssl = connect();
+    limit_client_reads();
+    std::this_thread::sleep_for(200ms);
+    const std::string received = read_exactly(ssl.get(), kSize);
+    EXPECT_TRUE(received == pattern(kSize)) << received.size() << " bytes";
+    char byte = 0;
+    EXPECT_EQ(SSL_read(ssl.get(), &byte, 1), 0);  // then the close_notify
+    EXPECT_EQ(SSL_get_error(ssl.get(), 0), SSL_ERROR_ZERO_RETURN);
+    EXPECT_EQ(SSL_shutdown(ssl.get()), 1);
+  });
+  EXPECT_EQ(try_result_, TlsSocket::TryWrite::Kept);
+  EXPECT_TRUE(kept_after_try_);
+  EXPECT_FALSE(shutdown_error_) << shutdown_error_.message();
+}
+
+TEST_F(TlsSocketTest, TryWriteLeavesOpenSslConnectionsToWrite) {
+  run(try_write_then(15, "<stream:stream>"), [&] {
+    SslPtr ssl = connect("", TLS1_2_VERSION);
+    EXPECT_EQ(read_exactly(ssl.get(), 15), "<stream:stream>");  // write()'s, not the try's
+    SSL_shutdown(ssl.get());
+  });
+  EXPECT_FALSE(compacted_);
+  EXPECT_EQ(try_result_, TlsSocket::TryWrite::Unable);
+  EXPECT_FALSE(kept_after_try_);
+  EXPECT_FALSE(write_error_) << write_error_.message();
 }
 
 TEST_F(TlsSocketTest, ReadsSmallerThanARecordGetTheRestNextTime) {
