@@ -319,13 +319,17 @@ asio::awaitable<void> C2sSession::read_loop() {
   }
 }
 
+bool C2sSession::has_output() const {
+  return !queued_.empty() || (tls_ != nullptr && tls_->has_unsent());
+}
+
 asio::awaitable<void> C2sSession::write_loop() {
   for (;;) {
     if (state_ == State::Closed) {
       writer_running_ = false;
       co_return;
     }
-    if (queued_.empty() && !(tls_ && tls_->has_unsent())) {
+    if (!has_output()) {
       cancel(flushed_);
       if (state_ == State::Closing) break;
       // Nothing to send: the loop ends, and the next send() starts another.
@@ -377,8 +381,7 @@ asio::awaitable<void> C2sSession::write_loop() {
 }
 
 asio::awaitable<void> C2sSession::flush() {
-  while ((!queued_.empty() || write_in_flight_ || (tls_ && tls_->has_unsent())) &&
-         state_ != State::Closed) {
+  while ((has_output() || write_in_flight_) && state_ != State::Closed) {
     asio::steady_timer& flushed = make_timer(flushed_);
     flushed.expires_at(asio::steady_timer::time_point::max());
     co_await flushed.async_wait(kUseTuple);

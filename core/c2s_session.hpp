@@ -162,6 +162,8 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   // Sends what is queued at once if the socket takes it (compacted TLS: no coroutine, nothing to
   // wait for); otherwise, and to close, starts write_loop.
   void write_queued();
+  // Bytes wait to go out: queued, or kept by tls_ from a write the socket took only part of.
+  bool has_output() const;
   static void on_loop_done(const std::shared_ptr<C2sSession>& self, std::exception_ptr error);
   boost::asio::awaitable<void> process_events();
   boost::asio::awaitable<void> handle_element(xml::Document document);

@@ -58,6 +58,10 @@ SSL_CTX* make_context(const Config& config, const VirtualHost& host) {
 // first (one without AES instructions) gets it.
 void set_server_suite_preference(SSL_CTX* ctx, std::string_view suites) {
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
+  set_tls13_suites(ctx, suites);
+}
+
+void set_tls13_suites(SSL_CTX* ctx, std::string_view suites) {
   if (SSL_CTX_set_ciphersuites(ctx, std::string(suites).c_str()) != 1) {
     throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
   }

@@ -26,6 +26,9 @@ namespace parley::core::tls {
 // ChaCha20 first for a client that lists it first. Throws std::runtime_error when OpenSSL
 // refuses the list.
 void set_server_suite_preference(ssl_ctx_st* ctx, std::string_view suites = kDefaultTls13Suites);
+// The TLS 1.3 suites `ctx` accepts (a server) or offers (a client), colon-separated, in that
+// order. Throws std::runtime_error when OpenSSL refuses the list.
+void set_tls13_suites(ssl_ctx_st* ctx, std::string_view suites);
 
 class ServerContexts {
  public:

@@ -525,6 +525,16 @@ asio::awaitable<error_code> TlsSocket::send_sealed(std::string_view sealed) {
   co_return co_await send_unsent();
 }
 
+const std::string* TlsSocket::seal_application_data(std::string_view bytes, error_code& error) {
+  std::string& sealed = sealing_buffer();
+  if (!records_->seal(Tls13Records::kApplicationData, bytes, sealed)) {
+    failed_ = true;
+    error = asio::error::no_memory;
+    return nullptr;
+  }
+  return &sealed;
+}
+
 std::string& TlsSocket::sealing_buffer() {
   thread_local std::string sealed;
   sealed.clear();
@@ -544,13 +554,9 @@ TlsSocket::TryWrite TlsSocket::try_write(std::string_view bytes, error_code& err
     return TryWrite::Failed;
   }
   if (bytes.empty()) return TryWrite::Sent;
-  std::string& sealed = sealing_buffer();
-  if (!records_->seal(Tls13Records::kApplicationData, bytes, sealed)) {
-    failed_ = true;
-    error = asio::error::no_memory;
-    return TryWrite::Failed;
-  }
-  std::string_view rest = sealed;
+  const std::string* sealed = seal_application_data(bytes, error);
+  if (sealed == nullptr) return TryWrite::Failed;
+  std::string_view rest = *sealed;
   const bool sent = send_now(rest, error);
   if (!rest.empty()) unsent_.assign(rest);
   trim_sealing_buffer();
@@ -568,12 +574,10 @@ asio::awaitable<error_code> TlsSocket::write_records(std::string_view bytes) {
   if (bytes.empty()) co_return error_code{};
   // The whole write as records in one buffer of the thread, then one send(2) where OpenSSL makes
   // one per record.
-  std::string& sealed = sealing_buffer();
-  if (!records_->seal(Tls13Records::kApplicationData, bytes, sealed)) {
-    failed_ = true;
-    co_return asio::error::no_memory;
-  }
-  const error_code error = co_await send_sealed(sealed);
+  error_code error;
+  const std::string* sealed = seal_application_data(bytes, error);
+  if (sealed == nullptr) co_return error;
+  error = co_await send_sealed(*sealed);
   trim_sealing_buffer();
   co_return error;
 }

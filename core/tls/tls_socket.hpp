@@ -123,6 +123,10 @@ class TlsSocket {
   // Sends as much of `rest` as the socket takes now, and drops that from `rest`. False (and
   // `error`) on a failure.
   bool send_now(std::string_view& rest, boost::system::error_code& error);
+  // `bytes` as application-data records in the thread's sealing buffer, valid until the next
+  // await; nullptr (and `error`) when sealing failed, after which nothing more goes out.
+  const std::string* seal_application_data(std::string_view bytes,
+                                           boost::system::error_code& error);
   // The thread's buffer that writes are sealed into (emptied), and its trim after a large write.
   static std::string& sealing_buffer();
   static void trim_sealing_buffer();

@@ -69,8 +69,8 @@ CtxPtr make_context(const core::Config& config, const core::VirtualHost& host, b
         1) {
       throw std::runtime_error("cannot set the TLS session context: " + openssl_reason());
     }
-  } else if (SSL_CTX_set_ciphersuites(ctx.get(), config.tls13_ciphersuites.c_str()) != 1) {
-    throw std::runtime_error("cannot set the TLS 1.3 cipher suites: " + openssl_reason());
+  } else {
+    core::tls::set_tls13_suites(ctx.get(), config.tls13_ciphersuites);
   }
   // SSL_VERIFY_PEER on a server sends a CertificateRequest (XEP-0178 §3: the receiving server asks
   // for the initiating server's certificate); without FAIL_IF_NO_PEER_CERT a peer without one goes
