@@ -1250,7 +1250,7 @@ void C2sSession::send(xml::Element element) {
   send(std::move(out));
 }
 
-void C2sSession::send(std::string bytes) {
+void C2sSession::send(std::string_view bytes) {
   if (state_ == State::Closed || write_done_) return;
   if (queued_.size() + writing_.size() + bytes.size() > kMaxQueuedBytes) {
     state_ref_.log->warn("c2s#{} {} does not read what we send; dropping the connection", number_,

@@ -174,7 +174,7 @@ class C2sSession : public std::enable_shared_from_this<C2sSession> {
   void send_stream_header(std::string_view to);
   void stream_error(xml::StreamError condition, std::string_view reason);
   void begin_close();
-  void send(std::string bytes);
+  void send(std::string_view bytes);
   void send(xml::Element element);
   void close_socket();
   void arm_auth_timeout();

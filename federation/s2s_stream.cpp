@@ -341,7 +341,7 @@ void S2sStream::send(xml::Element element) {
 
 void S2sStream::send_stanza(const core::Stanza& stanza) { send(stanza.root()); }
 
-void S2sStream::send(std::string bytes) {
+void S2sStream::send(std::string_view bytes) {
   if (state_ == State::Closed || write_done_) return;
   if (queued_.size() + writing_.size() + bytes.size() > kMaxQueuedBytes) {
     log().warn("{} {} does not read what we send; dropping the connection", name_, peer_);

@@ -99,7 +99,7 @@ class S2sStream : public std::enable_shared_from_this<S2sStream> {
   void restart();
   // Our stream header: jabber:server with the dialback prefix declared (XEP-0220 §2.1).
   void send_header(std::string_view from, std::string_view to, std::string_view id);
-  void send(std::string bytes);
+  void send(std::string_view bytes);
   void send(xml::Element element);
   void send_stanza(const core::Stanza& stanza);
   // A stanza from the peer (RFC 6120 §8.1.1.1, §13.7.1): both addresses present and valid, the
