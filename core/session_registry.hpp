@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/jid.hpp"
@@ -27,12 +29,33 @@ class SessionRegistry {
   void unbind(const Jid& full, const C2sSession* session);
   // The live sessions of a bare JID.
   std::vector<std::shared_ptr<C2sSession>> sessions_of(const Jid& bare) const;
+  // Whether some live session of `bare`'s account satisfies `pred` (called with a const
+  // C2sSession&), without copying the sessions out: for the checks made on every stanza.
+  template <class Pred>
+  bool any_session_of(const Jid& bare, Pred pred) const {
+    auto it = by_bare_.find(bare.bare_view());
+    if (it == by_bare_.end()) return false;
+    for (const auto& entry : it->second) {
+      const std::shared_ptr<C2sSession> session = entry.second.lock();
+      if (session && pred(static_cast<const C2sSession&>(*session))) return true;
+    }
+    return false;
+  }
   std::shared_ptr<C2sSession> find(const Jid& full) const;
   std::size_t size() const;
 
  private:
-  // bare JID → resource → session
-  std::map<std::string, std::map<std::string, std::weak_ptr<C2sSession>>, std::less<>> by_bare_;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  // bare JID → resource → session (resources in order, so that every walk over an account's
+  // sessions sees them in the same order)
+  std::unordered_map<std::string, std::map<std::string, std::weak_ptr<C2sSession>>, StringHash,
+                     std::equal_to<>>
+      by_bare_;
 };
 
 }  // namespace parley::core

@@ -124,7 +124,10 @@ class Carbons final : public Module {
     // A message between two resources of one account is copied once, as received (below): the
     // recipients and the sender are then the ones left out.
     if (message.to() && message.to()->same_bare(message.from())) co_return false;
-    if (!eligible(message, Direction::Sent)) co_return false;
+    // The cheap test first: most accounts have no carbons-enabled resource besides the sender.
+    const C2sSession* origin = event.origin.get();
+    if (!has_carbons(message.from(), origin) || !eligible(message, Direction::Sent))
+      co_return false;
     const Jid user = message.from().bare();
     for (const auto& session : host_->state().sessions.sessions_of(user)) {
       if (session == event.origin || !session->presence().carbons || !session->jid()) continue;
@@ -143,7 +146,7 @@ class Carbons final : public Module {
   // addressed to" (every resource the router gave it to) get none.
   void received(const Stanza& message, const std::vector<std::shared_ptr<C2sSession>>& delivered) {
     if (!message.to() || !message.to()->has_local()) return;
-    if (!eligible(message, Direction::Received)) return;
+    if (!has_carbons(*message.to(), nullptr) || !eligible(message, Direction::Received)) return;
     const Jid user = message.to()->bare();
     const bool own = message.from().same_bare(user);
     for (const auto& session : host_->state().sessions.sessions_of(user)) {
@@ -153,6 +156,13 @@ class Carbons final : public Module {
       if (own && *session->jid() == message.from()) continue;
       session->deliver(carbon(message, Direction::Received, user, *session->jid()));
     }
+  }
+
+  // Whether the account of `jid` has a bound, carbons-enabled session other than `except`.
+  bool has_carbons(const Jid& jid, const C2sSession* except) const {
+    return host_->state().sessions.any_session_of(jid, [except](const C2sSession& s) {
+      return &s != except && s.presence().carbons && s.jid();
+    });
   }
 
   Host* host_ = nullptr;
