@@ -470,7 +470,7 @@ asio::awaitable<void> C2sSession::process_events() {
         xml::StreamHeader ours;
         ours.prefix = kStreamPrefix;
         xml::write_stream_close(out, ours);
-        send(std::move(out));
+        send(out);
         begin_close();
         co_return;
       }
@@ -596,7 +596,7 @@ void C2sSession::send_stream_header(std::string_view to) {
   std::string out;
   xml::write_stream_header(out, header, /*xml_declaration=*/true);
   header_sent_ = true;
-  send(std::move(out));
+  send(out);
 }
 
 asio::awaitable<void> C2sSession::handle_element(xml::Document document) {
@@ -968,7 +968,7 @@ asio::awaitable<void> C2sSession::route_at_core(std::vector<StanzaPtr> stanzas) 
       reply.root().set_attr("to", jid_->full());
       std::string bytes;
       xml::write_element(bytes, reply.root(), kWriteContext);
-      from_core([self, bytes = std::move(bytes)]() mutable { self->send(std::move(bytes)); });
+      from_core([self, bytes = std::move(bytes)] { self->send(bytes); });
     }
   }
   // What the stanzas sent to other threads leaves before this session resumes, so that its own
@@ -1230,7 +1230,7 @@ void C2sSession::stream_error(xml::StreamError condition, std::string_view reaso
   xml::write_stream_close(out, ours);
   state_ref_.log->info("c2s#{} stream error {} sent to {}: {}", number_, xml::to_string(condition),
                        bound_ ? jid_->full() : peer_, loggable(reason));
-  send(std::move(out));
+  send(out);
   begin_close();
 }
 
@@ -1247,7 +1247,7 @@ void C2sSession::abort() {
 void C2sSession::send(xml::Element element) {
   std::string out;
   xml::write_element(out, element, kWriteContext);
-  send(std::move(out));
+  send(out);
 }
 
 void C2sSession::send(std::string_view bytes) {

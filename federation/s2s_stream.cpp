@@ -288,7 +288,7 @@ void S2sStream::send_header(std::string_view from, std::string_view to, std::str
   std::string out;
   xml::write_stream_header(out, header, /*xml_declaration=*/true);
   header_sent_ = true;
-  send(std::move(out));
+  send(out);
 }
 
 void S2sStream::stream_error(xml::StreamError condition, std::string_view reason) {
@@ -312,7 +312,7 @@ void S2sStream::stream_error(xml::StreamError condition, std::string_view reason
   xml::write_stream_close(out, ours);
   log().info("{} stream error {} sent to {}: {}", name_, xml::to_string(condition), peer_,
              loggable(reason));
-  send(std::move(out));
+  send(out);
   begin_close();
 }
 
@@ -327,7 +327,7 @@ void S2sStream::close_stream() {
   xml::StreamHeader ours;
   ours.prefix = kStreamPrefix;
   xml::write_stream_close(out, ours);
-  send(std::move(out));
+  send(out);
   begin_close();
 }
 
@@ -336,7 +336,7 @@ void S2sStream::abort() { close_socket(); }
 void S2sStream::send(xml::Element element) {
   std::string out;
   xml::write_element(out, element, kWriteContext);
-  send(std::move(out));
+  send(out);
 }
 
 void S2sStream::send_stanza(const core::Stanza& stanza) { send(stanza.root()); }
