@@ -38,7 +38,7 @@ std::vector<std::shared_ptr<C2sSession>> Router::available_sessions(const Jid& b
 }
 
 asio::awaitable<bool> Router::account_exists(const Jid& bare) {
-  if (!state_.sessions.sessions_of(bare).empty()) co_return true;
+  if (state_.sessions.has_sessions(bare)) co_return true;
   auto job = [domain = std::string(bare.domain()),
               user = std::string(bare.local())](storage::Stores& s) {
     return s.accounts.exists(domain, user);

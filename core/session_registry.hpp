@@ -41,6 +41,10 @@ class SessionRegistry {
     }
     return false;
   }
+  // Whether `bare`'s account has a live session.
+  bool has_sessions(const Jid& bare) const {
+    return any_session_of(bare, [](const C2sSession&) { return true; });
+  }
   std::shared_ptr<C2sSession> find(const Jid& full) const;
   std::size_t size() const;
 

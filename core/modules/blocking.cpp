@@ -73,7 +73,7 @@ class Blocking final : public Module {
       // Later, not now: the unavailable broadcast that starts at once passes the Outbound hook,
       // which reads the list. By then the session has left the registry.
       asio::post(host_->state().executor, [this, user = session->jid()->bare()] {
-        if (host_->state().sessions.sessions_of(user).empty()) {
+        if (!host_->state().sessions.has_sessions(user)) {
           cache_.erase(std::string(user.bare_view()));
         }
       });
@@ -100,7 +100,7 @@ class Blocking final : public Module {
     // Loaded meanwhile by another coroutine, perhaps changed since: that one stays.
     if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
     auto list = std::make_shared<const Blocklist>(jids.begin(), jids.end());
-    if (!host_->state().sessions.sessions_of(user).empty()) cache_.emplace(key, list);
+    if (host_->state().sessions.has_sessions(user)) cache_.emplace(key, list);
     co_return list;
   }
 
@@ -213,7 +213,7 @@ class Blocking final : public Module {
     // applies to the cache, and a question asked while the write runs must get the list as it
     // was, not read the changed one from storage.
     auto list = co_await blocklist(user);
-    if (!host_->state().sessions.sessions_of(user).empty()) {
+    if (host_->state().sessions.has_sessions(user)) {
       cache_.try_emplace(std::string(user.bare_view()), std::move(list));
     }
     const std::vector<std::string> jids(items.begin(), items.end());

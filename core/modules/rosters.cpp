@@ -47,7 +47,7 @@ asio::awaitable<std::shared_ptr<storage::Roster>> Rosters::stored(const Jid& use
   auto roster = co_await run_storage(*host_.state().storage, std::move(job));
   // Another coroutine may have loaded it meanwhile: the first one stays (it may have changed).
   if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
-  if (!host_.state().sessions.sessions_of(user.bare()).empty()) cache_.emplace(key, roster);
+  if (host_.state().sessions.has_sessions(user.bare())) cache_.emplace(key, roster);
   co_return roster;
 }
 
@@ -325,7 +325,7 @@ void Rosters::session_closed(const Jid& full) {
   // starts at once and reads the roster, which would otherwise be read from storage again. By
   // then the session has left the registry.
   asio::post(host_.state().executor, [this, user = full.bare()] {
-    if (host_.state().sessions.sessions_of(user).empty()) {
+    if (!host_.state().sessions.has_sessions(user)) {
       cache_.erase(std::string(user.bare_view()));
     }
   });
@@ -349,7 +349,7 @@ std::vector<Rosters::SharedChange> Rosters::set_shared_groups(
   std::vector<SharedChange> changes;
   for (const auto& user_text : affected) {
     auto user = Jid::parse(user_text);
-    if (!user || host_.state().sessions.sessions_of(*user).empty()) continue;
+    if (!user || !host_.state().sessions.has_sessions(*user)) continue;
     const auto after = shared_contacts(user_text);
     const auto& old = before[user_text];
     if (after == old) continue;
