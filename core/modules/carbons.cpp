@@ -125,9 +125,9 @@ class Carbons final : public Module {
     // recipients and the sender are then the ones left out.
     if (message.to() && message.to()->same_bare(message.from())) co_return false;
     // The cheap test first: most accounts have no carbons-enabled resource besides the sender.
-    const C2sSession* origin = event.origin.get();
-    if (!has_carbons(message.from(), origin) || !eligible(message, Direction::Sent))
+    if (!has_carbons(message.from(), event.origin.get()) || !eligible(message, Direction::Sent)) {
       co_return false;
+    }
     const Jid user = message.from().bare();
     for (const auto& session : host_->state().sessions.sessions_of(user)) {
       if (session == event.origin || !session->presence().carbons || !session->jid()) continue;

@@ -47,7 +47,7 @@ asio::awaitable<std::shared_ptr<storage::Roster>> Rosters::stored(const Jid& use
   auto roster = co_await run_storage(*host_.state().storage, std::move(job));
   // Another coroutine may have loaded it meanwhile: the first one stays (it may have changed).
   if (auto it = cache_.find(key); it != cache_.end()) co_return it->second;
-  if (host_.state().sessions.has_sessions(user.bare())) cache_.emplace(key, roster);
+  if (host_.state().sessions.has_sessions(user)) cache_.emplace(key, roster);
   co_return roster;
 }
 
